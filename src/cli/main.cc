@@ -1,0 +1,39 @@
+// tgraph: command-line front end. Parses the subcommand, runs it, and turns tgraph::Error into a
+// one-line message and a non-zero exit code (the only place that catches it).
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "tgraph/util/error.h"
+
+namespace tgraph::cli {
+int default_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+}  // namespace tgraph::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"tgraph: a learned cost model (TGraph GNN) for XLA layout and tile configurations"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tgraph 0.1.0");
+  tgraph::cli::Action action;
+  tgraph::cli::register_inspect(app, &action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const tgraph::Error& e) {
+    std::cerr << "tgraph: error: " << e.what() << "\n";
+    return 1;
+  } catch (const tgraph::InternalError& e) {
+    std::cerr << "tgraph: " << e.what() << "\n";
+    return 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tgraph: error: out of memory\n";
+    return 2;
+  }
+}

@@ -1,0 +1,61 @@
+#include "tgraph/util/atomic_file.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "tgraph/util/error.h"
+
+namespace tgraph {
+
+std::string temp_path_beside(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return TG_STR(path << ".tmp." << ::getpid() << "." << counter++ << "." << (now & 0xffffff));
+}
+
+void atomic_rename(const std::string& tmp, const std::string& path) {
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw_error(path, "", "a writable destination", "rename failed: " + ec.message());
+  }
+}
+
+AtomicFile::AtomicFile(const std::string& path, bool binary)
+    : path_(path), tmp_(temp_path_beside(path)) {
+  out_.open(tmp_, binary ? std::ios::binary | std::ios::out : std::ios::out);
+  if (!out_) throw_error(path_, "", "a writable file", "cannot create " + tmp_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    out_.close();
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicFile::commit() {
+  out_.flush();
+  bool ok = static_cast<bool>(out_);
+  out_.close();
+  if (!ok) {
+    std::remove(tmp_.c_str());
+    committed_ = true;
+    throw_error(path_, "", "a complete write", "write error (disk full?)");
+  }
+  atomic_rename(tmp_, path_);
+  committed_ = true;
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  AtomicFile f(path, true);
+  f.stream().write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  f.commit();
+}
+
+}  // namespace tgraph
