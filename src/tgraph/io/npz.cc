@@ -55,7 +55,7 @@ class NpzReader::Stream {
   Stream(NpzReader& r, const NpzMemberInfo& m) : r_(r), m_(m) {
     zf_ = zip_fopen_index(r.za_, m.index, 0);
     if (!zf_) {
-      throw_error(r.src(m.key), "member", "a readable member",
+      throw_error(r.path_, m.key, "a readable member",
                   zip_error_text(zip_error_code_zip(zip_get_error(r.za_))));
     }
   }
@@ -69,7 +69,7 @@ class NpzReader::Stream {
     uint64_t got = 0;
     while (got < n) {
       zip_int64_t k = zip_fread(zf_, dst + got, n - got);
-      if (k < 0) throw_error(r_.src(m_.key), "member data", "valid archive data", file_error_text(zf_));
+      if (k < 0) throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
       if (k == 0) break;
       got += static_cast<uint64_t>(k);
     }
@@ -79,7 +79,7 @@ class NpzReader::Stream {
   void read_exact(uint8_t* dst, uint64_t n, const char* what) {
     uint64_t got = read_some(dst, n);
     if (got != n)
-      throw_error(r_.src(m_.key), what, TG_STR(n << " more bytes"),
+      throw_error(r_.path_, m_.key + ": " + what, TG_STR(n << " more bytes"),
                   TG_STR("only " << got << " before the end of the member (truncated)"));
   }
   void skip(uint64_t n) {
@@ -100,9 +100,9 @@ class NpzReader::Stream {
   void finish() {
     uint8_t extra;
     zip_int64_t k = zip_fread(zf_, &extra, 1);
-    if (k < 0) throw_error(r_.src(m_.key), "member data", "valid archive data", file_error_text(zf_));
+    if (k < 0) throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
     if (k > 0)
-      throw_error(r_.src(m_.key), "npy data", "no bytes after the array data",
+      throw_error(r_.path_, m_.key + ": npy data", "no bytes after the array data",
                   "trailing bytes (member larger than its npy header declares)");
   }
 
@@ -111,9 +111,9 @@ class NpzReader::Stream {
     uint64_t have = read_some(buf.data(), buf.size());
     NpyHeader h;
     size_t need = 0;
-    while (!parse_npy_header(buf.data(), have, r_.src(m_.key), &h, &need)) {
+    while (!parse_npy_header(buf.data(), have, r_.path_ + ": " + m_.key, &h, &need)) {
       if (need > m_.size)
-        throw_error(r_.src(m_.key), "npy header length",
+        throw_error(r_.path_, m_.key + ": npy header length",
                     TG_STR("a header within the member's " << m_.size << " bytes"),
                     TG_STR(need << " bytes (header length past the end)"));
       buf.resize(need);
@@ -123,7 +123,7 @@ class NpzReader::Stream {
     uint64_t nb = h.data_bytes();
     uint64_t avail = m_.size - h.data_offset;
     if (nb != avail)
-      throw_error(r_.src(m_.key), "npy data",
+      throw_error(r_.path_, m_.key + ": npy data",
                   TG_STR(nb << " data bytes for shape " << h.shape_str() << " "
                             << dtype_descr(h.dtype)),
                   TG_STR(avail << " bytes in the member"));
@@ -162,7 +162,12 @@ NpzReader::NpzReader(const std::string& path) : path_(path) {
   file_size_ = std::filesystem::file_size(path, ec);
   int err = 0;
   za_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
-  if (!za_) throw_error(path, "zip archive", "a valid .npz (ZIP) archive", zip_error_text(err));
+  if (!za_) {
+    std::string why = zip_error_text(err);
+    if (err == ZIP_ER_NOZIP && looks_like_zip(path))
+      why = "truncated archive (starts like a ZIP but has no end-of-central-directory record)";
+    throw_error(path, "zip archive", "a valid .npz (ZIP) archive", why);
+  }
   zip_int64_t n = zip_get_num_entries(za_, 0);
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
@@ -224,7 +229,7 @@ const NpzMemberInfo& NpzReader::member(const std::string& key) const {
   std::string have;
   for (const auto& m : members_) have += (have.empty() ? "" : " ") + m.key;
   throw_error(path_, key, "key '" + key + "' in the archive",
-              "missing (keys: " + (have.empty() ? std::string("none") : have) + ")");
+              "no such key (keys: " + (have.empty() ? std::string("none") : have) + ")");
 }
 
 NpyHeader NpzReader::header(const std::string& key) {
@@ -254,7 +259,7 @@ NdArray NpzReader::read_rows(const std::string& key, int64_t begin, int64_t end)
   const NpzMemberInfo& m = member(key);
   Stream s(*this, m);
   NpyHeader h = s.read_header();
-  if (h.shape.empty()) throw_error(src(key), "shape", "at least one dimension", "a 0-d array");
+  if (h.shape.empty()) throw_error(path_, key,  "at least one dimension", "a 0-d array");
   const int64_t rows = h.shape[0];
   TG_CHECK(begin >= 0 && begin <= end && end <= rows, "row range [", begin, ", ", end,
            ") outside ", rows, " rows of ", src(key));
@@ -281,7 +286,7 @@ void NpzReader::for_each_rows(const std::string& key, int64_t chunk_rows,
   const NpzMemberInfo& m = member(key);
   Stream s(*this, m);
   NpyHeader h = s.read_header();
-  if (h.shape.empty()) throw_error(src(key), "shape", "at least one dimension", "a 0-d array");
+  if (h.shape.empty()) throw_error(path_, key,  "at least one dimension", "a 0-d array");
   if (h.fortran_order && h.shape.size() > 1) {
     NdArray whole = read(key);
     const int64_t rows = h.shape[0];
