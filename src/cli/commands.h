@@ -11,8 +11,26 @@ namespace tgraph::cli {
 using Action = std::function<int()>;
 
 void register_inspect(CLI::App& app, Action* action);
+void register_pack(CLI::App& app, Action* action);
+void register_featurize(CLI::App& app, Action* action);
+void register_synth(CLI::App& app, Action* action);
+
+void register_train(CLI::App& app, Action* action);
+void register_evaluate(CLI::App& app, Action* action);
+void register_predict(CLI::App& app, Action* action);
+void register_info(CLI::App& app, Action* action);
+void register_rank(CLI::App& app, Action* action);
+void register_bench(CLI::App& app, Action* action);
 
 // Default worker-thread count: the machine's cores.
 int default_threads();
+
+// --device / --threads / --seed, shared by every subcommand that runs a model.
+struct ContextFlags {
+  std::string device = "cpu";
+  int threads = 0;
+  uint64_t seed = 0;
+};
+void add_context_flags(CLI::App* sub, ContextFlags* f);
 
 }  // namespace tgraph::cli

@@ -11,6 +11,11 @@ int default_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }
+void add_context_flags(CLI::App* sub, ContextFlags* f) {
+  sub->add_option("--device", f->device, "cpu | cuda | cuda:N")->capture_default_str();
+  sub->add_option("--threads", f->threads, "intra-op threads (default: all cores)");
+  sub->add_option("--seed", f->seed, "random seed")->capture_default_str();
+}
 }  // namespace tgraph::cli
 
 int main(int argc, char** argv) {
@@ -19,6 +24,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tgraph 0.1.0");
   tgraph::cli::Action action;
   tgraph::cli::register_inspect(app, &action);
+  tgraph::cli::register_pack(app, &action);
+  tgraph::cli::register_featurize(app, &action);
+  tgraph::cli::register_synth(app, &action);
+  tgraph::cli::register_train(app, &action);
+  tgraph::cli::register_evaluate(app, &action);
+  tgraph::cli::register_predict(app, &action);
+  tgraph::cli::register_info(app, &action);
+  tgraph::cli::register_rank(app, &action);
+  tgraph::cli::register_bench(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,36 @@
+// `tgraph bench`: training and inference configurations/second of a layout model on one graph.
+#include <iostream>
+
+#include "cli/model_flags.h"
+#include "tgraph/train/bench.h"
+
+namespace tgraph::cli {
+
+void register_bench(CLI::App& app, Action* action) {
+  struct Opts {
+    BenchOptions b;
+    ContextFlags ctx;
+    bool no_prune = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("bench", "Measure training/inference configurations per second on one layout graph");
+  sub->add_option("graph", o->b.graph_path, "layout .npz")->required();
+  sub->add_option("--model", o->b.model, "tgraph | tgraph-cpu | baseline")->capture_default_str();
+  sub->add_option("--cross-attention", o->b.cross_attention, "1/0")->capture_default_str();
+  sub->add_option("--slate", o->b.slate, "training slate")->capture_default_str();
+  sub->add_option("--infer-slate", o->b.infer_slate, "inference slate")->capture_default_str();
+  sub->add_option("--steps", o->b.steps, "timed training steps")->capture_default_str();
+  sub->add_flag("--no-prune", o->no_prune, "whole graph");
+  add_context_flags(sub, &o->ctx);
+  sub->callback([o, action] {
+    *action = [o] {
+      BenchOptions b = o->b;
+      b.ctx = make_context(o->ctx);
+      b.prune = !o->no_prune;
+      std::cout << run_layout_bench(b).dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace tgraph::cli

@@ -1,0 +1,30 @@
+// `tgraph info MODEL`: print a model file's self-description (no weights loaded).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "tgraph/model/model_file.h"
+
+namespace tgraph::cli {
+
+void register_info(CLI::App& app, Action* action) {
+  auto path = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand("info", "Print a model file's format, schema, hyper-parameters and training metadata");
+  sub->add_option("model", *path, "model file (.tgm)")->required();
+  sub->callback([path, action] {
+    *action = [path] {
+      nlohmann::json h = read_model_header(*path);
+      int64_t params = 0;
+      for (const auto& t : h["tensors"]) {
+        int64_t n = 1;
+        for (auto d : t["shape"]) n *= d.get<int64_t>();
+        params += n;
+      }
+      h["parameters"] = params;
+      h["tensors"] = h["tensors"].size();
+      std::cout << h.dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace tgraph::cli

@@ -1,0 +1,37 @@
+// Per-graph model inputs as tensors: built once per graph, shared by every slate of configurations.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace tgraph {
+
+constexpr int kNumericFeatures = 134;  // node_feat columns 0..133 (z-scored)
+constexpr int kLayoutFeatStart = 134;  // node_feat columns 134..139: minor_to_major
+constexpr int kEmbedOffset = 2;        // layout value v in {-2..5} -> embedding row v + 2
+
+struct GraphTensors {
+  int64_t num_nodes = 0;
+  torch::Tensor node_num;    // [N, 134] float, normalised numeric features
+  torch::Tensor m2m;         // [N, 6] long, minor_to_major value + 2 (in 1..7; -1 padding -> 1)
+  torch::Tensor opcode;      // [N] long
+  torch::Tensor config_pos;  // [NC] long: node index of each configurable node
+  torch::Tensor adj_mean;    // [N, N] sparse: row v averages the rows of v's users (operand <- users)
+  torch::Tensor adj_sym;     // [N, N] sparse: D^-1/2 (A + A^T + I) D^-1/2 (baseline GCN)
+
+  GraphTensors to(torch::Device d) const;
+};
+
+// node_feat: [N, 140] already normalised in columns 0..133 and re-padded in 134..139.
+// edge_index: [E, 2] (user, operand). config_pos: [NC] node indices of configurable nodes.
+GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
+                                const std::vector<uint8_t>& opcode,
+                                const std::vector<int64_t>& edge_index,
+                                const std::vector<int64_t>& config_pos, torch::Device device);
+
+// Layout configuration values (int8 in -1..5, [S, NC, 18]) -> embedding indices (long, +2).
+torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device);
+
+}  // namespace tgraph

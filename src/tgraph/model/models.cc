@@ -1,0 +1,237 @@
+#include "tgraph/model/models.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "tgraph/util/error.h"
+
+namespace tgraph {
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+nlohmann::json ModelConfig::to_json() const {
+  return {{"name", name},
+          {"hidden", hidden},
+          {"gate_bottleneck", gate_bottleneck},
+          {"dense_layers", dense_layers},
+          {"graph_layers", graph_layers},
+          {"cross_attention", cross_attention},
+          {"dropout", dropout},
+          {"opcode_dim", opcode_dim},
+          {"layout_emb_dim", layout_emb_dim},
+          {"attn_temperature", attn_temperature}};
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+  ModelConfig c;
+  try {
+    c.name = j.at("name").get<std::string>();
+    c.hidden = j.at("hidden").get<int>();
+    c.gate_bottleneck = j.at("gate_bottleneck").get<int>();
+    c.dense_layers = j.at("dense_layers").get<int>();
+    c.graph_layers = j.at("graph_layers").get<int>();
+    c.cross_attention = j.at("cross_attention").get<bool>();
+    c.dropout = j.at("dropout").get<double>();
+    c.opcode_dim = j.at("opcode_dim").get<int>();
+    c.layout_emb_dim = j.at("layout_emb_dim").get<int>();
+    c.attn_temperature = j.at("attn_temperature").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw_error("model config", "", "all hyper-parameters of a tgraph model", e.what());
+  }
+  if (c.name != "tgraph" && c.name != "baseline")
+    throw_error("model config", "name", "tgraph | baseline", "'" + c.name + "'");
+  if (c.hidden < 2 || c.hidden % 2 || c.dense_layers < 1 || c.graph_layers < 0 ||
+      c.gate_bottleneck < 1 || c.opcode_dim < 1 || c.layout_emb_dim < 1)
+    throw_error("model config", "", "positive sizes (even hidden, >= 1 dense layer)",
+                c.to_json().dump());
+  return c;
+}
+
+ModelConfig ModelConfig::preset(const std::string& name, bool cross_attention) {
+  ModelConfig c;
+  c.cross_attention = cross_attention;
+  if (name == "tgraph") return c;
+  if (name == "tgraph-cpu") {
+    // CPU-friendly: a quarter of the width (~16x fewer multiply-adds per node and config).
+    c.hidden = 64;
+    c.gate_bottleneck = 16;
+    c.dropout = 0.1;
+    return c;
+  }
+  if (name == "baseline") {
+    c.name = "baseline";
+    c.hidden = 32;
+    c.opcode_dim = 32;
+    c.graph_layers = 2;
+    c.dense_layers = 1;
+    c.dropout = 0.0;
+    c.cross_attention = false;
+    return c;
+  }
+  throw_error("--model", "", "tgraph | tgraph-cpu | baseline", "'" + name + "'");
+}
+
+int64_t LayoutModelImpl::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks
+
+torch::Tensor instance_norm_nodes(const torch::Tensor& x, double eps) {
+  auto mean = x.mean(0, /*keepdim=*/true);
+  auto var = (x - mean).pow(2).mean(0, true);
+  return (x - mean) * torch::rsqrt(var + eps);
+}
+
+torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature) {
+  auto a = torch::softmax(x / temperature, /*dim=*/1);
+  return torch::cat({x, x * a}, -1);
+}
+
+torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {
+  const auto N = x.size(0), S = x.size(1), F = x.size(2);
+  return torch::mm(adj, x.reshape({N, S * F})).view({N, S, F});
+}
+
+ChannelGateImpl::ChannelGateImpl(int channels, int bottleneck) {
+  fc1 = register_module("fc1", torch::nn::Linear(channels, bottleneck));
+  fc2 = register_module("fc2", torch::nn::Linear(bottleneck, channels));
+}
+
+torch::Tensor ChannelGateImpl::forward(const torch::Tensor& x) {
+  return x * torch::sigmoid(fc2(torch::relu(fc1(x))));
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// TGraph
+
+class TGraphModel : public LayoutModelImpl {
+ public:
+  explicit TGraphModel(const ModelConfig& c) : cfg_(c) {
+    const int H = c.hidden;
+    const int L = c.cross_attention ? H / 2 : H;  // layer output width before the attention concat
+    layout_emb_ = register_module("layout_emb", torch::nn::Embedding(8, c.layout_emb_dim));
+    opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
+    const int static_in = kNumericFeatures + 6 * c.layout_emb_dim + c.opcode_dim;
+    const int config_in = 18 * c.layout_emb_dim;
+    // The first Linear over concat(static, config) is split in two (exactly the same map): the
+    // static part is computed once per node, not once per node and configuration.
+    in_static_ = register_module("in_static", torch::nn::Linear(static_in, L));
+    in_config_ = register_module("in_config", torch::nn::Linear(torch::nn::LinearOptions(config_in, L).bias(false)));
+    for (int i = 0; i < c.dense_layers; ++i) {
+      if (i > 0) dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
+      dense_gate_.push_back(register_module("dense_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
+    }
+    for (int i = 0; i < c.graph_layers; ++i) {
+      sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
+      sage_r_.push_back(register_module("sage_r" + std::to_string(i),
+                                        torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
+      graph_gate_.push_back(register_module("graph_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
+    }
+    const int blocks = c.dense_layers + c.graph_layers;
+    if (c.cross_attention)
+      log_temp_ = register_parameter("log_temperature",
+                                     torch::full({blocks}, std::log(c.attn_temperature)));
+    dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
+    head_ = register_module("head", torch::nn::Linear(H, 1));
+  }
+
+  const ModelConfig& config() const override { return cfg_; }
+
+  torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) override {
+    const int64_t N = g.num_nodes, S = configs.size(0), NC = configs.size(1);
+    TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
+    // Static node part: [N, L].
+    auto stat = torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1);
+    auto h_node = in_static_(stat);
+    // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector.
+    auto c0 = in_config_(layout_emb_->weight[0].repeat({18}));                    // [L]
+    auto delta = in_config_(layout_emb_(configs).view({S, NC, -1})) - c0;          // [S, NC, L]
+    auto x = (h_node + c0).unsqueeze(1).repeat({1, S, 1});                         // [N, S, L]
+    x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
+    int block = 0;
+    for (size_t i = 0; i < dense_gate_.size(); ++i) {
+      if (i > 0) x = dense_[i - 1](x);
+      x = dense_gate_[i](instance_norm_nodes(x));
+      x = torch::gelu(attend(x, block++));
+    }
+    for (size_t i = 0; i < sage_l_.size(); ++i) {
+      auto y = instance_norm_nodes(x);
+      y = sage_l_[i](aggregate(g.adj_mean, y)) + sage_r_[i](y);
+      y = attend(graph_gate_[i](y), block++);
+      x = dropout_(torch::gelu(y + x));
+    }
+    return head_(x.mean(0)).squeeze(-1);  // [S]
+  }
+
+ private:
+  torch::Tensor attend(const torch::Tensor& x, int block) {
+    if (!cfg_.cross_attention) return x;
+    return config_cross_attention(x, log_temp_[block].exp());
+  }
+
+  ModelConfig cfg_;
+  torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
+  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, head_{nullptr};
+  std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;
+  std::vector<ChannelGate> dense_gate_, graph_gate_;
+  torch::Tensor log_temp_;
+  torch::nn::Dropout dropout_{nullptr};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: the official TpuGraphs layout baseline's shape (opcode embedding 32, hidden 32, residual
+// GCN layers over the symmetrised adjacency, configuration features on the configurable nodes,
+// mean + sum readout, MLP head).
+
+class BaselineModel : public LayoutModelImpl {
+ public:
+  explicit BaselineModel(const ModelConfig& c) : cfg_(c) {
+    const int H = c.hidden;
+    opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
+    in_static_ = register_module("in_static", torch::nn::Linear(kNumericFeatures + 6 + c.opcode_dim, H));
+    in_config_ = register_module("in_config", torch::nn::Linear(torch::nn::LinearOptions(18, H).bias(false)));
+    for (int i = 0; i < c.graph_layers; ++i)
+      gcn_.push_back(register_module("gcn" + std::to_string(i), torch::nn::Linear(H, H)));
+    mlp1_ = register_module("mlp1", torch::nn::Linear(2 * H, H));
+    mlp2_ = register_module("mlp2", torch::nn::Linear(H, 1));
+  }
+  const ModelConfig& config() const override { return cfg_; }
+
+  torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) override {
+    const int64_t N = g.num_nodes, S = configs.size(0);
+    // Raw layout values (-1..5) as numbers; non-configurable nodes get zeros.
+    auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
+    auto stat = in_static_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
+    auto cfg = in_config_((configs - kEmbedOffset).to(torch::kFloat32));                 // [S, NC, H]
+    auto x = stat.unsqueeze(1).repeat({1, S, 1}).index_add(0, g.config_pos, cfg.transpose(0, 1));
+    x = torch::relu(x);
+    for (auto& lin : gcn_) x = x + torch::relu(lin(aggregate(g.adj_sym, x)));
+    // Sum readout scaled by 1/sqrt(N) so graphs of 300 and 40 000 nodes stay in one range.
+    auto pooled = torch::cat({x.mean(0), x.sum(0) / std::sqrt(static_cast<double>(N))}, -1);
+    return mlp2_(torch::relu(mlp1_(pooled))).squeeze(-1);
+  }
+
+ private:
+  ModelConfig cfg_;
+  torch::nn::Embedding opcode_emb_{nullptr};
+  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, mlp1_{nullptr}, mlp2_{nullptr};
+  std::vector<torch::nn::Linear> gcn_;
+};
+
+}  // namespace
+
+LayoutModel make_layout_model(const ModelConfig& cfg) {
+  if (cfg.name == "tgraph") return std::make_shared<TGraphModel>(cfg);
+  if (cfg.name == "baseline") return std::make_shared<BaselineModel>(cfg);
+  throw_error("model config", "name", "tgraph | baseline", "'" + cfg.name + "'");
+}
+
+}  // namespace tgraph

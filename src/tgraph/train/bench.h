@@ -1,0 +1,29 @@
+// Throughput measurement of the layout models: training and inference configurations per second on
+// one graph, with the machine's matmul FLOP/s and BLAS library beside them (for `tgraph bench`).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tgraph/model/context.h"
+#include "tgraph/model/models.h"
+
+namespace tgraph {
+
+struct BenchOptions {
+  std::string graph_path;       // a layout .npz
+  std::string model = "tgraph"; // preset name
+  int cross_attention = 0;
+  int64_t slate = 64;           // training slate
+  int64_t infer_slate = 512;    // inference slate
+  int steps = 10;               // timed training steps (after 2 warm-up steps)
+  bool prune = true;
+  RunContext ctx;
+};
+
+// Returns {graph, nodes, pruned_nodes, config_nodes, model, parameters, threads, blas,
+//          matmul_gflops, train_configs_per_s, train_step_s, infer_configs_per_s, ...}.
+nlohmann::json run_layout_bench(const BenchOptions& opt);
+
+}  // namespace tgraph

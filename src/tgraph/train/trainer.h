@@ -1,0 +1,53 @@
+// Training of the layout models: one graph per step with a slate of its configurations, AdamW,
+// cosine schedule with warm-up, gradient clipping, periodic validation, best checkpoint, resume.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tgraph/model/context.h"
+#include "tgraph/model/losses.h"
+#include "tgraph/model/models.h"
+
+namespace tgraph {
+
+struct TrainOptions {
+  std::string data_root;               // TpuGraphs npz root (holds layout/ and tile/)
+  std::string collection = "layout:xla:random";
+  std::string out_dir;                 // run directory: model files, checkpoint, log.jsonl
+  std::string cache_dir;               // packed graphs; "" = <out_dir>/cache
+  std::string model = "tgraph";        // tgraph | tgraph-cpu | baseline
+  int cross_attention = -1;            // -1: on for default collections (tgraph models), else 0/1
+  int hidden = 0;                      // 0: preset value
+  LossOptions loss;                    // name "" = preset (hinge; listmle for baseline)
+  int64_t slate = 0;                   // 0: 64 default / 128 random (16 for baseline)
+  int64_t eval_slate = 512;            // slate size when scoring validation graphs
+  double lr = 1e-3, weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
+  int64_t steps = 0;                   // step budget (0 = none)
+  double time_budget_s = 0;            // wall-clock budget in seconds (0 = none); one is required
+  double eval_every_s = 0;             // 0: 10 evaluations over the budget
+  int64_t eval_every_steps = 0;
+  bool prune = true;
+  bool resume = false;
+  bool progress = true;                // progress bar on stderr
+  RunContext ctx;
+};
+
+struct TrainResult {
+  double best_tau = 0;
+  int64_t best_step = 0;
+  int64_t steps = 0;
+  double seconds = 0;
+  double configs_per_second = 0;  // training configurations (slate rows) per second
+  std::string best_model, last_model;
+  nlohmann::json to_json() const;
+};
+
+TrainResult train_layout(const TrainOptions& opt);
+
+// Resolves "" / 0 defaults of opt against the collection and model (exposed for tests and `info`).
+TrainOptions resolve_defaults(TrainOptions opt);
+
+}  // namespace tgraph

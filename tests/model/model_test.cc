@@ -1,0 +1,280 @@
+// Layers, models, losses and model files of the layout model.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include <torch/torch.h>
+
+#include "../test_util.h"
+#include "tgraph/model/graph_tensors.h"
+#include "tgraph/model/losses.h"
+#include "tgraph/model/model_file.h"
+#include "tgraph/model/models.h"
+#include "tgraph/util/error.h"
+
+namespace tgraph {
+namespace {
+
+struct Toy {
+  std::vector<float> feat;  // [N, 140]
+  std::vector<uint8_t> op;
+  std::vector<int64_t> edges;
+  std::vector<int64_t> config_pos;
+};
+
+Toy make_toy(int64_t N, int64_t NC, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  Toy t;
+  t.feat.resize(static_cast<size_t>(N * 140));
+  for (int64_t i = 0; i < N; ++i) {
+    for (int c = 0; c < 134; ++c) t.feat[i * 140 + c] = nd(rng);
+    for (int c = 134; c < 140; ++c) t.feat[i * 140 + c] = c - 134 < 3 ? static_cast<float>(2 - (c - 134)) : -1.f;
+  }
+  for (int64_t i = 0; i < N; ++i) t.op.push_back(static_cast<uint8_t>(rng() % 121));
+  for (int64_t u = 1; u < N; ++u) {
+    t.edges.push_back(u);
+    t.edges.push_back(rng() % u);
+    if (u > 2) {
+      t.edges.push_back(u);
+      t.edges.push_back(u - 1);
+    }
+  }
+  for (int64_t k = 0; k < NC; ++k) t.config_pos.push_back(k * (N / NC));
+  return t;
+}
+
+GraphTensors toy_tensors(const Toy& t) {
+  return make_graph_tensors(t.feat, t.op, t.edges, t.config_pos, torch::kCPU);
+}
+
+torch::Tensor random_configs(int64_t S, int64_t NC, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int8_t> v(static_cast<size_t>(S * NC * 18));
+  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 7) - 1);
+  return config_indices(v.data(), S, NC, torch::kCPU);
+}
+
+// Central finite differences of f at x (double) against autograd.
+void check_gradient(const std::function<torch::Tensor(const torch::Tensor&)>& f, torch::Tensor x,
+                    double tol = 1e-6) {
+  x = x.to(torch::kFloat64).detach().requires_grad_(true);
+  auto y = f(x);
+  auto g = torch::autograd::grad({y}, {x})[0];
+  const double h = 1e-6;
+  auto flat = x.detach().clone().view(-1);
+  for (int64_t i = 0; i < flat.numel(); ++i) {
+    auto xp = flat.clone(), xm = flat.clone();
+    xp[i] += h;
+    xm[i] -= h;
+    double num = (f(xp.view(x.sizes())).item<double>() - f(xm.view(x.sizes())).item<double>()) / (2 * h);
+    EXPECT_NEAR(g.view(-1)[i].item<double>(), num, tol) << "element " << i;
+  }
+}
+
+}  // namespace
+
+TEST(Layers, InstanceNormNormalisesOverNodesOnly) {
+  torch::manual_seed(0);
+  auto x = torch::randn({50, 3, 8}) * 5 + 2;
+  auto y = instance_norm_nodes(x);
+  EXPECT_TRUE(torch::allclose(y.mean(0), torch::zeros({3, 8}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(y.var(0, false), torch::ones({3, 8}), 1e-3, 1e-3));
+  // Never mixes configurations: changing configuration 1 leaves configuration 0 alone.
+  auto x2 = x.clone();
+  x2.select(1, 1).mul_(10);
+  EXPECT_TRUE(torch::equal(instance_norm_nodes(x2).select(1, 0), y.select(1, 0)));
+}
+
+TEST(Layers, CrossAttentionIsPermutationEquivariantOverConfigs) {
+  torch::manual_seed(1);
+  auto x = torch::randn({7, 5, 4});
+  auto T = torch::tensor(0.5);
+  auto y = config_cross_attention(x, T);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{7, 5, 8}));
+  auto perm = torch::tensor({3, 0, 4, 1, 2});
+  auto yp = config_cross_attention(x.index_select(1, perm), T);
+  EXPECT_TRUE(torch::allclose(yp, y.index_select(1, perm), 1e-6, 1e-6));
+  // softmax weights over configurations sum to 1 for every node and channel
+  auto a = y.slice(2, 4, 8) / x;
+  EXPECT_TRUE(torch::allclose(a.sum(1), torch::ones({7, 4}), 1e-5, 1e-5));
+}
+
+TEST(Layers, MeanAggregationMatchesHandComputationAndGradient) {
+  // Edges (user, operand): 2 uses 0 and 1, 3 uses 1. Operand 1 averages users {2, 3}.
+  std::vector<float> feat(4 * 140, 0.f);
+  std::vector<uint8_t> op(4, 2);
+  std::vector<int64_t> edges = {2, 0, 2, 1, 3, 1};
+  GraphTensors g = make_graph_tensors(feat, op, edges, {2}, torch::kCPU);
+  auto x = torch::arange(8, torch::kFloat32).view({4, 1, 2});
+  auto y = aggregate(g.adj_mean, x);
+  EXPECT_TRUE(torch::equal(y[0][0], x[2][0]));                          // only user 2
+  EXPECT_TRUE(torch::allclose(y[1][0], (x[2][0] + x[3][0]) / 2));        // mean of 2 and 3
+  EXPECT_TRUE(torch::equal(y[2][0], torch::zeros({2})));                 // no users
+  auto adj = g.adj_mean.to(torch::kFloat64);
+  auto w = torch::randn({4, 1, 2}, torch::kFloat64);
+  check_gradient([&](const torch::Tensor& v) { return (aggregate(adj, v) * w).sum(); },
+                 torch::randn({4, 1, 2}));
+}
+
+TEST(Losses, MatchHandValues) {
+  auto s = torch::tensor({0.0, 2.0, 0.5}, torch::kFloat64);
+  auto y = torch::tensor({10, 30, 20}, torch::kInt64);
+  // ordered pairs with y_i > y_j: (1,0): 1-(2-0)=-1 -> 0; (1,2): 1-1.5 -> 0; (2,0): 1-0.5 = 0.5
+  EXPECT_NEAR(pairwise_hinge_loss(s, y).item<double>(), 0.5 / 3, 1e-12);
+  // ListMLE slowest first: order 1, 2, 0
+  double l0 = std::log(std::exp(2.0) + std::exp(0.5) + 1.0) - 2.0;
+  double l1 = std::log(std::exp(0.5) + 1.0) - 0.5;
+  EXPECT_NEAR(listmle_loss(s, y).item<double>(), (l0 + l1 + 0.0) / 3, 1e-12);
+  // Ties carry no order
+  EXPECT_EQ(pairwise_hinge_loss(s, torch::tensor({5, 5, 5})).item<double>(), 0.0);
+}
+
+TEST(Losses, GradientsMatchFiniteDifferences) {
+  torch::manual_seed(2);
+  auto y = torch::tensor({5, 1, 4, 4, 9, 2}, torch::kInt64);
+  for (std::string name : {"hinge", "listmle", "diffmat"}) {
+    SCOPED_TRACE(name);
+    LossOptions o;
+    o.name = name;
+    o.mape_weight = name == "diffmat" ? 0.3 : 0.0;
+    // Random scores away from the hinge kinks.
+    check_gradient([&](const torch::Tensor& s) { return ranking_loss(o, s, y); },
+                   torch::randn({6}) * 3, 1e-5);
+  }
+  LossOptions bad;
+  bad.name = "mse";
+  EXPECT_THROW(validate_loss_options(bad), Error);
+}
+
+class Models : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+
+TEST_P(Models, ShapesAndConfigurationEquivariance) {
+  auto [name, attn] = GetParam();
+  torch::manual_seed(3);
+  ModelConfig c = ModelConfig::preset(name, attn);
+  c.hidden = 16;
+  c.gate_bottleneck = 4;
+  auto m = make_layout_model(c);
+  m->eval();
+  Toy t = make_toy(40, 4, 5);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(6, 4, 9);
+  auto s = m->forward(g, cfg);
+  ASSERT_EQ(s.sizes(), (std::vector<int64_t>{6}));
+  EXPECT_TRUE(torch::isfinite(s).all().item<bool>());
+  // Permuting the slate permutes the scores (with or without cross-attention).
+  auto perm = torch::tensor({5, 2, 0, 1, 4, 3});
+  EXPECT_TRUE(torch::allclose(m->forward(g, cfg.index_select(0, perm)), s.index_select(0, perm), 1e-5, 1e-5));
+  // Without cross-attention a configuration's score does not depend on its slate companions.
+  auto single = m->forward(g, cfg.slice(0, 2, 3));
+  if (!attn) EXPECT_NEAR(single.item<float>(), s[2].item<float>(), 1e-5);
+  // Scores depend on the configuration.
+  EXPECT_GT((s - s.mean()).abs().max().item<float>(), 0.f);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Models,
+                         ::testing::Values(std::make_tuple("tgraph", false),
+                                           std::make_tuple("tgraph", true),
+                                           std::make_tuple("baseline", false)));
+
+TEST(Models, ReferenceParameterCounts) {
+  // tgraph-model.md: about 0.46 M parameters without cross-attention, about 0.2 M with it.
+  int64_t without = make_layout_model(ModelConfig::preset("tgraph", false))->num_parameters();
+  int64_t with = make_layout_model(ModelConfig::preset("tgraph", true))->num_parameters();
+  EXPECT_GT(without, 400000);
+  EXPECT_LT(without, 520000);
+  EXPECT_GT(with, 150000);
+  EXPECT_LT(with, 250000);
+}
+
+TEST(Models, SplitFirstLinearEqualsLinearOverConcatenation) {
+  // The model computes Linear(concat(static, config)) as two Linears; check against explicit
+  // per-node, per-configuration concatenation through one Linear with the same weights.
+  torch::manual_seed(4);
+  ModelConfig c = ModelConfig::preset("tgraph", false);
+  c.hidden = 8;
+  c.gate_bottleneck = 2;
+  c.dense_layers = 1;
+  c.graph_layers = 0;
+  auto m = make_layout_model(c);
+  m->eval();
+  Toy t = make_toy(12, 3, 6);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(4, 3, 1);
+  auto params = m->named_parameters();
+  auto emb = params["layout_emb.weight"], op = params["opcode_emb.weight"];
+  auto W = torch::cat({params["in_static.weight"], params["in_config.weight"]}, 1);
+  auto b = params["in_static.bias"];
+  // Explicit input [S, N, 246]: non-configurable nodes carry index 0 (value -2) in all 18 slots.
+  auto full_cfg = torch::zeros({4, 12, 18}, torch::kLong);
+  full_cfg.index_copy_(1, g.config_pos, cfg);
+  auto stat = torch::cat({g.node_num, emb.index_select(0, g.m2m.view(-1)).view({12, -1}),
+                          op.index_select(0, g.opcode)}, 1);
+  auto inp = torch::cat({stat.unsqueeze(0).expand({4, 12, stat.size(1)}),
+                         emb.index_select(0, full_cfg.view(-1)).view({4, 12, -1})}, 2);
+  auto h = torch::matmul(inp, W.t()) + b;  // [S, N, 8]
+  h = h.transpose(0, 1);                   // [N, S, 8]
+  auto gate = params["dense_gate0.fc2.weight"];
+  (void)gate;
+  // Compare after the first normalisation (the model's next op) via the full model path:
+  auto expect_first = instance_norm_nodes(h);
+  // Re-run the model's first stage by hand through the public blocks.
+  torch::NoGradGuard ng;
+  auto h_node = torch::matmul(stat, params["in_static.weight"].t()) + b;
+  auto c0 = torch::matmul(emb[0].repeat({18}), params["in_config.weight"].t());
+  auto delta = torch::matmul(emb.index_select(0, cfg.view(-1)).view({4, 3, -1}), params["in_config.weight"].t()) - c0;
+  auto x = (h_node + c0).unsqueeze(1).repeat({1, 4, 1}).index_add(0, g.config_pos, delta.transpose(0, 1));
+  EXPECT_TRUE(torch::allclose(instance_norm_nodes(x), expect_first, 1e-4, 1e-4));
+}
+
+TEST(ModelFile, SaveLoadGivesIdenticalScoresAndRejectsMismatches) {
+  test::TempDir d;
+  torch::manual_seed(5);
+  ModelConfig c = ModelConfig::preset("tgraph", true);
+  c.hidden = 16;
+  auto m = make_layout_model(c);
+  m->eval();
+  ModelFile f;
+  f.config = c;
+  f.normalizer = {{"log_transform", true}};
+  f.preprocessing = {{"prune", true}};
+  f.training = {{"collection", "layout:xla:default"}};
+  f.tensors = module_tensors(*m);
+  save_model_file(d.file("m.tgm"), f);
+  LoadedModel lm = load_layout_model(d.file("m.tgm"), torch::kCPU);
+  Toy t = make_toy(30, 3, 7);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(5, 3, 2);
+  EXPECT_TRUE(torch::equal(m->forward(g, cfg), lm.model->forward(g, cfg)));
+  EXPECT_EQ(lm.file.training["collection"], "layout:xla:default");
+  EXPECT_EQ(read_model_header(d.file("m.tgm"))["model"]["hidden"], 16);
+
+  auto expect_error = [&](const std::string& bytes, const std::string& what) {
+    test::write_bytes(d.file("bad.tgm"), bytes);
+    try {
+      load_model_file(d.file("bad.tgm"));
+      ADD_FAILURE() << "no error: " << what;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  std::string good = test::read_bytes(d.file("m.tgm"));
+  expect_error("not a model", "magic");
+  std::string v = good;
+  v[8] = 9;  // format version 9
+  expect_error(v, "format_version");
+  expect_error(good.substr(0, good.size() - 100), "tensors.");
+  std::string schema = good;
+  auto p = schema.find("\"feature_schema_version\":1");
+  ASSERT_NE(p, std::string::npos);
+  schema[p + 25] = '7';
+  expect_error(schema, "feature_schema_version");
+  // A model file of another architecture: same name, different width.
+  ModelConfig c2 = c;
+  c2.hidden = 32;
+  auto other = make_layout_model(c2);
+  EXPECT_THROW(load_module_tensors(*other, f.tensors, "m.tgm"), Error);
+}
+
+}  // namespace tgraph
