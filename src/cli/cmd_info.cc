@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "tgraph/model/model_file.h"
+#include "tgraph/util/error.h"
 
 namespace tgraph::cli {
 
@@ -21,6 +22,10 @@ void register_info(CLI::App& app, Action* action) {
       }
       h["parameters"] = params;
       h["tensors"] = h["tensors"].size();
+      // Summarise the per-column statistics: 134 means and stds are noise on a terminal.
+      for (const char* k : {"mean", "std"})
+        if (h["normalizer"].contains(k) && h["normalizer"][k].is_array())
+          h["normalizer"][k] = TG_STR("[" << h["normalizer"][k].size() << " values]");
       std::cout << h.dump(2) << "\n";
       return 0;
     };

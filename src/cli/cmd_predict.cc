@@ -1,24 +1,30 @@
 // `tgraph predict`: Kaggle-format rankings (fastest first) for every graph of a split.
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/model_flags.h"
+#include "tgraph/util/error.h"
 #include "tgraph/eval/metrics.h"
 #include "tgraph/eval/submission.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/scoring.h"
+#include "tgraph/train/tile.h"
 
 namespace tgraph::cli {
 
 void register_predict(CLI::App& app, Action* action) {
   struct Opts {
-    std::string model, data, collection, split = "test", cache, out;
+    std::vector<std::string> models;
+    std::string data, collection, split = "test", cache, out;
+    bool all = false;
     int64_t slate = 512;
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("predict", "Write ID,TopConfigs rows (full permutation, fastest first) for a split");
-  sub->add_option("--model", o->model, "model file (.tgm)")->required();
+  sub->add_option("--model", o->models, "model file (.tgm); with --all one per collection")->required();
+  sub->add_flag("--all", o->all, "one submission for all five collections (each model predicts its training collection)");
   sub->add_option("--data", o->data, "TpuGraphs npz root")->required();
   sub->add_option("--collection", o->collection, "default: the model's training collection");
   sub->add_option("--split", o->split, "train | valid | test")->capture_default_str();
@@ -30,19 +36,44 @@ void register_predict(CLI::App& app, Action* action) {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);
       init_torch(ctx);
-      LoadedModel lm = load_layout_model(o->model, ctx.device);
-      std::string coll_name = o->collection.empty() ? lm.file.training.value("collection", "") : o->collection;
-      Collection coll = parse_collection(coll_name);
+      if (!o->all && o->models.size() != 1)
+        throw_error("predict", "--model", "one model (or --all with one per collection)",
+                    std::to_string(o->models.size()) + " models");
       std::string cache = o->cache.empty()
           ? (std::filesystem::temp_directory_path() / "tgraph-cache").string() : o->cache;
-      auto inputs = inputs_for_split(lm.file, o->data, coll, o->split, cache, ctx.threads, ctx.device);
       std::vector<SubmissionRow> rows;
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        auto s = score_all_configs(*lm.model, inputs[i], o->slate, ctx.seed + i);
-        rows.push_back({submission_id(coll, inputs[i].stem), ranking_by_score(s), inputs[i].num_configs, true});
+      std::map<std::string, std::string> seen;  // collection -> model
+      for (const auto& m : o->models) {
+        nlohmann::json h = read_model_header(m);
+        std::string coll_name = (!o->all && !o->collection.empty())
+                                    ? o->collection
+                                    : h["training"].value("collection", std::string());
+        if (seen.count(coll_name))
+          throw_error("predict --all", "--model", "one model per collection",
+                      "two for " + coll_name + ": " + seen[coll_name] + " and " + m);
+        seen[coll_name] = m;
+        Collection coll = parse_collection(coll_name);
+        std::vector<SubmissionRow> part;
+        if (h.value("task", "") == "tile") {
+          part = predict_tile(m, o->data, o->split, ctx);
+        } else {
+          LoadedModel lm = load_layout_model(m, ctx.device);
+          auto inputs = inputs_for_split(lm.file, o->data, coll, o->split, cache, ctx.threads, ctx.device);
+          for (size_t i = 0; i < inputs.size(); ++i) {
+            auto s = score_all_configs(*lm.model, inputs[i], o->slate, ctx.seed + i);
+            part.push_back({submission_id(coll, inputs[i].stem), ranking_by_score(s), inputs[i].num_configs, true});
+          }
+        }
+        std::cout << coll_name << " " << o->split << ": " << part.size() << " rows (" << m << ")\n";
+        rows.insert(rows.end(), part.begin(), part.end());
       }
-      write_submission_csv(o->out, rows);
-      std::cout << "wrote " << rows.size() << " rows (" << coll_name << " " << o->split << ") to " << o->out << "\n";
+      if (o->all && seen.size() != all_collections().size()) {
+        std::string have;
+        for (const auto& kv : seen) have += (have.empty() ? "" : ", ") + kv.first;
+        throw_error("predict --all", "--model", "a model for each of the 5 collections", "models for " + have);
+      }
+      write_submission_csv(o->out, rows);  // validated before anything is written
+      std::cout << "wrote " << rows.size() << " rows to " << o->out << "\n";
       return 0;
     };
   });

@@ -13,8 +13,7 @@ int run_synth(synth::SynthOptions o, bool quiet) {
   if (!quiet) o.log = [](const std::string& s) { std::cerr << "synth: " << s << "\n"; };
   const auto t0 = std::chrono::steady_clock::now();
   synth::SynthReport r = synth::synthesize(o);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   int64_t layout = 0, tile = 0;
   for (const auto& f : r.files) (f.collection == "tile:xla" ? tile : layout)++;
   std::cout << "synth: wrote " << r.files.size() << " files (" << layout << " layout, " << tile
@@ -31,8 +30,7 @@ void register_synth(CLI::App& app, Action* action) {
   opts->threads = default_threads();
   auto* sub = app.add_subcommand(
       "synth", "Write a synthetic dataset in the TpuGraphs format (docs/synth.md)");
-  sub->add_option("--out", opts->out_dir, "output directory (files go to OUT/npz/...)")
-      ->required();
+  sub->add_option("--out", opts->out_dir, "output directory (files go to OUT/npz/...)")->required();
   sub->add_option("--preset", opts->preset, "tiny | small | full")->capture_default_str();
   sub->add_option("--seed", opts->seed, "random seed (same seed => byte-identical files)")
       ->capture_default_str();
@@ -44,9 +42,8 @@ void register_synth(CLI::App& app, Action* action) {
       ->capture_default_str();
   sub->add_flag("--force", opts->force, "replace existing .npz files under OUT/npz");
   sub->add_flag("--quiet", *quiet, "no progress lines");
-  sub->callback([opts, quiet, action] {
-    *action = [opts, quiet] { return run_synth(*opts, *quiet); };
-  });
+  sub->callback(
+      [opts, quiet, action] { *action = [opts, quiet] { return run_synth(*opts, *quiet); }; });
 }
 
 }  // namespace tgraph::cli

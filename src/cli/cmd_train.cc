@@ -2,6 +2,9 @@
 #include <iostream>
 
 #include "cli/model_flags.h"
+#include "tgraph/graph/tpugraphs.h"
+#include "tgraph/util/error.h"
+#include "tgraph/train/tile.h"
 #include "tgraph/train/trainer.h"
 
 namespace tgraph::cli {
@@ -12,14 +15,16 @@ void register_train(CLI::App& app, Action* action) {
     ContextFlags ctx;
     int cross_attention = -1;
     bool no_prune = false, no_progress = false;
+    int64_t kernels_per_step = 8;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("train", "Train a layout model (tgraph | tgraph-cpu | baseline) on one collection");
   sub->add_option("--data", o->t.data_root, "TpuGraphs npz root (contains layout/ and tile/)")->required();
-  sub->add_option("--collection", o->t.collection, "layout:{xla|nlp}:{random|default}")->capture_default_str();
+  sub->add_option("--collection", o->t.collection, "layout:{xla|nlp}:{random|default} or tile:xla")->capture_default_str();
   sub->add_option("--out", o->t.out_dir, "run directory (best.tgm, last.tgm, log.jsonl, checkpoint/)")->required();
   sub->add_option("--cache", o->t.cache_dir, "packed-graph cache directory (default RUN/cache; share it between runs)");
-  sub->add_option("--model", o->t.model, "tgraph | tgraph-cpu | baseline")->capture_default_str();
+  sub->add_option("--model", o->t.model, "layout: tgraph | tgraph-cpu | baseline; tile: tile (= tgraph) | tile-baseline (= baseline)")->capture_default_str();
+  sub->add_option("--kernels-per-step", o->kernels_per_step, "tile: kernels per optimiser step")->capture_default_str();
   sub->add_option("--cross-attention", o->cross_attention, "1/0 (default: on for default collections)");
   sub->add_option("--hidden", o->t.hidden, "block width (default: the preset's)");
   sub->add_option("--loss", o->t.loss.name, "hinge | listmle | diffmat (default: hinge; listmle for baseline)");
@@ -40,6 +45,30 @@ void register_train(CLI::App& app, Action* action) {
   add_context_flags(sub, &o->ctx);
   sub->callback([o, action] {
     *action = [o] {
+      if (parse_collection(o->t.collection).kind == Kind::kTile) {
+        TileTrainOptions t;
+        t.data_root = o->t.data_root;
+        t.out_dir = o->t.out_dir;
+        const std::string& m = o->t.model;
+        t.model = (m == "baseline" || m == "tile-baseline") ? "tile-baseline" : "tile";
+        if (m != "tgraph" && m != "tile" && m != "baseline" && m != "tile-baseline")
+          throw_error("--model", "", "tile | tile-baseline (or tgraph | baseline) for tile:xla", "'" + m + "'");
+        t.hidden = o->t.hidden;
+        t.kernels_per_step = o->kernels_per_step;
+        if (o->t.slate > 0) t.slate = o->t.slate;
+        t.lr = o->t.lr;
+        t.weight_decay = o->t.weight_decay;
+        t.warmup = o->t.warmup;
+        t.clip = o->t.clip;
+        t.steps = o->t.steps;
+        t.time_budget_s = o->t.time_budget_s;
+        t.eval_every_s = o->t.eval_every_s;
+        t.eval_every_steps = o->t.eval_every_steps;
+        t.progress = !o->no_progress;
+        t.ctx = make_context(o->ctx);
+        std::cout << train_tile(t).to_json().dump(2) << "\n";
+        return 0;
+      }
       TrainOptions t = o->t;
       t.ctx = make_context(o->ctx);
       t.cross_attention = o->cross_attention;

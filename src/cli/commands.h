@@ -21,6 +21,7 @@ void register_predict(CLI::App& app, Action* action);
 void register_info(CLI::App& app, Action* action);
 void register_rank(CLI::App& app, Action* action);
 void register_bench(CLI::App& app, Action* action);
+void register_merge(CLI::App& app, Action* action);
 
 // Default worker-thread count: the machine's cores.
 int default_threads();

@@ -77,13 +77,20 @@ void check_gradient(const std::function<torch::Tensor(const torch::Tensor&)>& f,
 TEST(Layers, InstanceNormNormalisesOverNodesOnly) {
   torch::manual_seed(0);
   auto x = torch::randn({50, 3, 8}) * 5 + 2;
-  auto y = instance_norm_nodes(x);
+  torch::Tensor y;
+  {
+    torch::AutoGradMode on(true);
+    y = instance_norm_nodes(x);
+  }
   EXPECT_TRUE(torch::allclose(y.mean(0), torch::zeros({3, 8}), 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(y.var(0, false), torch::ones({3, 8}), 1e-3, 1e-3));
   // Never mixes configurations: changing configuration 1 leaves configuration 0 alone.
   auto x2 = x.clone();
   x2.select(1, 1).mul_(10);
   EXPECT_TRUE(torch::equal(instance_norm_nodes(x2).select(1, 0), y.select(1, 0)));
+  // The inference path (batch_norm kernel) computes the same map as the training path.
+  torch::NoGradGuard ng;
+  EXPECT_TRUE(torch::allclose(instance_norm_nodes(x), y, 1e-5, 1e-5));
 }
 
 TEST(Layers, CrossAttentionIsPermutationEquivariantOverConfigs) {

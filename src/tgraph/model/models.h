@@ -19,7 +19,7 @@
 namespace tgraph {
 
 struct ModelConfig {
-  std::string name = "tgraph";  // "tgraph" | "baseline"
+  std::string name = "tgraph";  // "tgraph" | "baseline" (layout); "tile" | "tile-baseline"
   int hidden = 256;             // block width (with cross-attention each layer outputs hidden/2)
   int gate_bottleneck = 32;     // channel gate: hidden -> bottleneck -> hidden
   int dense_layers = 2;

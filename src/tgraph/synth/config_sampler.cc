@@ -8,7 +8,7 @@ namespace tgraph::synth {
 
 namespace {
 // Probabilities of the configuration kinds (see docs/synth.md, "Configurations").
-constexpr double kRandomPDefault = 0.004;  // the all-unset (default) configuration
+constexpr double kRandomPDefault = 0.004;   // the all-unset (default) configuration
 constexpr double kRandomPDuplicate = 0.01;  // a re-measurement of an earlier configuration
 constexpr double kDefaultPDefault = 0.02;
 constexpr double kDefaultPDuplicate = 0.01;
@@ -97,15 +97,15 @@ void LayoutConfigSampler::fill(int64_t c, float* out) const {
   if (mutable_nodes_.empty()) return;
   Rng r(derive_seed(seed_, 1, uint64_t(c)));
   if (search_ == Search::kRandom) {
-    // Each node is configured with probability q (per configuration), each of its slots with
-    // probability 0.85, to a uniformly random layout.
-    const double q = uniform(r, 0.5, 1.0);
+    // Each node is configured with probability q (drawn per configuration), each of its slots
+    // with probability 0.7, to a uniformly random layout.
+    const double q = uniform(r, 0.1, 0.9);
     int8_t v[6];
     for (size_t k = 0; k < nc; ++k) {
       if (!bernoulli(r, q)) continue;
       for (size_t s = 0; s < 3; ++s) {
         const Slot& sl = slots_[k][s];
-        if (sl.rank < 1 || !bernoulli(r, 0.85)) continue;
+        if (sl.rank < 1 || !bernoulli(r, 0.7)) continue;
         random_layout(sl, r, v);
         for (int i = 0; i < 6; ++i) out[k * 18 + s * 6 + size_t(i)] = float(v[i]);
       }

@@ -9,17 +9,51 @@ namespace tgraph::synth {
 
 namespace {
 
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t round_up(int64_t x, int64_t m) {
+  return (x + m - 1) / m * m;
+}
 
 bool is_elementwise(uint8_t opc) {
   switch (opc) {
-    case op::kAbs: case op::kAdd: case op::kCompare: case op::kConvert: case op::kCopy:
-    case op::kDivide: case op::kExp: case op::kLog: case op::kMaximum: case op::kMinimum:
-    case op::kMultiply: case op::kNegate: case op::kPower: case op::kRsqrt: case op::kSelect:
-    case op::kSqrt: case op::kSubtract: case op::kTanh: case op::kLogistic:
+    case op::kAbs:
+    case op::kAdd:
+    case op::kCompare:
+    case op::kConvert:
+    case op::kCopy:
+    case op::kDivide:
+    case op::kExp:
+    case op::kLog:
+    case op::kMaximum:
+    case op::kMinimum:
+    case op::kMultiply:
+    case op::kNegate:
+    case op::kPower:
+    case op::kRsqrt:
+    case op::kSelect:
+    case op::kSqrt:
+    case op::kSubtract:
+    case op::kTanh:
+    case op::kLogistic:
       return true;
-    default: return false;
+    default:
+      return false;
   }
+}
+
+// The layout XLA's layout assignment would give an operand of a conv/dot: the dim with the best
+// MXU role minor-most (ties: the later dim), the others in descending order.
+Layout canonical_layout(const std::array<float, 6>& role, int rank) {
+  Layout l;
+  l.rank = static_cast<uint8_t>(rank);
+  if (rank == 0) return l;
+  int best = rank - 1;
+  for (int d = rank - 1; d >= 0; --d)
+    if (role[size_t(d)] > role[size_t(best)]) best = d;
+  l.m2m[0] = static_cast<uint8_t>(best);
+  int k = 1;
+  for (int d = rank - 1; d >= 0; --d)
+    if (d != best) l.m2m[size_t(k++)] = static_cast<uint8_t>(d);
+  return l;
 }
 
 }  // namespace
@@ -31,7 +65,9 @@ Layout Layout::descending(int rank) {
   return l;
 }
 
-int64_t sublane_tile(int eb) { return eb >= 4 ? 8 : (eb == 2 ? 16 : 32); }
+int64_t sublane_tile(int eb) {
+  return eb >= 4 ? 8 : (eb == 2 ? 16 : 32);
+}
 
 double padded_bytes(const int64_t* dims, const Layout& L, int eb, int64_t lanes) {
   if (L.rank == 0) return eb;
@@ -236,6 +272,10 @@ LayoutCostModel::LayoutCostModel(const Module& m, Device dev) : dev_(dev) {
     } else {
       n.cls = kMemory;
     }
+    if (n.cls == kConv || n.cls == kDot) {
+      n.canon_a = canonical_layout(n.role_a, m.at(in.operands[0]).rank());
+      n.canon_b = canonical_layout(n.role_b, m.at(in.operands[1]).rank());
+    }
     // The operand a follower inherits its layout from.
     if (n.cls == kElementwise || n.cls == kWindowed || n.cls == kMemory) {
       for (int32_t k = n.op_begin; k < n.op_end; ++k) {
@@ -298,8 +338,8 @@ double LayoutCostModel::copy_cost(int32_t v, const Layout& have, const Layout& w
   return dev_.copy_overhead_ns + (bytes(v, have) + bytes(v, want)) / dev_.hbm_bytes_per_ns * f;
 }
 
-double LayoutCostModel::mxu_factor(const Node& n, const std::array<float, 6>& role,
-                                   int32_t tensor, const Layout& l) const {
+double LayoutCostModel::mxu_factor(const Node& n, const std::array<float, 6>& role, int32_t tensor,
+                                   const Layout& l) const {
   (void)n;
   const Node& t = nodes_[size_t(tensor)];
   if (t.rank == 0) return 1.0;
@@ -349,8 +389,12 @@ void LayoutCostModel::compute_layout(int32_t i, std::vector<Layout>& L, const Wo
     case kWindowed:
     case kMemory:
     case kReduce:
-    case kTranspose: L[size_t(i)] = follower_layout(n, L); return;
-    default: L[size_t(i)] = Layout::descending(n.rank); return;
+    case kTranspose:
+      L[size_t(i)] = follower_layout(n, L);
+      return;
+    default:
+      L[size_t(i)] = Layout::descending(n.rank);
+      return;
   }
 }
 
@@ -362,8 +406,10 @@ double LayoutCostModel::node_cost(int32_t i, const std::vector<Layout>& L, const
   *copy = 0.0;
   switch (n.cls) {
     case kFree:
-    case kTranspose: return 0.0;
-    case kFlexible: return dev_.fused_fraction * bytes(i, Li) / bw;
+    case kTranspose:
+      return 0.0;
+    case kFlexible:
+      return dev_.fused_fraction * bytes(i, Li) / bw;
     case kTuple: {
       for (int32_t k = n.op_begin; k < n.op_end; ++k) {
         const int32_t v = operands_[size_t(k)];
@@ -408,21 +454,23 @@ double LayoutCostModel::node_cost(int32_t i, const std::vector<Layout>& L, const
     case kConv:
     case kDot:
     case kReshape: {
-      // Operand layouts the op wants: its configured slots, else whatever the producer delivers.
+      // Operand layouts the op wants: its configured slots; unset, a reshape takes what its
+      // producer delivers and a conv/dot is normalised to its canonical operand layout (XLA's
+      // layout assignment), which costs a copy where the producer delivers something else.
       Layout want[2];
       const int nops = std::min<int>(2, n.op_end - n.op_begin);
       for (int s = 0; s < nops; ++s) {
         const int32_t v = operands_[size_t(n.op_begin + s)];
+        const bool flexible = nodes_[size_t(v)].cls == kFlexible;
         const size_t si = size_t(n.cfg) * 3 + size_t(s) + 1;
-        const Layout& have =
-            nodes_[size_t(v)].cls == kFlexible ? Layout::descending(nodes_[size_t(v)].rank)
-                                               : L[size_t(v)];
-        if (ws && ws->set[si]) {
+        const Layout have = flexible ? Layout::descending(nodes_[size_t(v)].rank) : L[size_t(v)];
+        if (ws && ws->set[si])
           want[s] = ws->want[si];
-          if (nodes_[size_t(v)].cls != kFlexible) *copy += copy_cost(v, have, want[s]);
-        } else {
+        else if (n.cls == kReshape || flexible)
           want[s] = have;
-        }
+        else
+          want[s] = s == 0 ? n.canon_a : n.canon_b;
+        if (!flexible) *copy += copy_cost(v, have, want[s]);
       }
       const int32_t a = operands_[size_t(n.op_begin)];
       if (n.cls == kReshape) {
@@ -521,14 +569,14 @@ double LayoutCostModel::default_runtime_ns() const {
 namespace {
 
 struct TileGeometry {
-  double n_out = 1;      // output tiles
-  double cols = 1;       // tiles along the last output dim
-  double rows = 1;       // n_out / cols
-  double waste = 1;      // padded tile volume / useful volume
-  double out_tile = 0;   // bytes of one padded output tile
-  double ksplit = 1;     // product of kernel bounds
-  double csplit = 1;     // splits of the contraction dims
-  double cwaste = 1;     // lane padding of the contraction tile
+  double n_out = 1;     // output tiles
+  double cols = 1;      // tiles along the last output dim
+  double rows = 1;      // n_out / cols
+  double waste = 1;     // padded tile volume / useful volume
+  double out_tile = 0;  // bytes of one padded output tile
+  double ksplit = 1;    // product of kernel bounds
+  double csplit = 1;    // splits of the contraction dims
+  double cwaste = 1;    // lane padding of the contraction tile
 };
 
 TileGeometry geometry(const TileKernel& k, const TileConfig& c, const Device& dev) {
@@ -540,8 +588,10 @@ TileGeometry geometry(const TileKernel& k, const TileConfig& c, const Device& de
     const int64_t b = std::max<int64_t>(1, std::min(d, c.output_bounds[i]));
     const int64_t t = (d + b - 1) / b;
     int64_t pt = t;
-    if (i + 1 == r) pt = round_up(t, dev.lanes);
-    else if (i + 2 == r) pt = round_up(t, sublane_tile(k.eb));
+    if (i + 1 == r)
+      pt = round_up(t, dev.lanes);
+    else if (i + 2 == r)
+      pt = round_up(t, sublane_tile(k.eb));
     useful *= double(d);
     padded *= double(b) * double(pt);
     tile *= double(pt);
@@ -570,7 +620,15 @@ TileGeometry geometry(const TileKernel& k, const TileConfig& c, const Device& de
 
 }  // namespace
 
-double tile_runtime_ns(const TileKernel& k, const TileConfig& c, const Device& dev) {
+namespace {
+
+struct TileCost {
+  double runtime_ns = 0;
+  double vmem_bytes = 0;  // double-buffered tiles of one step
+  double steps = 0;       // grid steps
+};
+
+TileCost tile_cost(const TileKernel& k, const TileConfig& c, const Device& dev) {
   TG_CHECK(c.output_bounds.size() == k.out_dims.size(), "output_bounds rank");
   TG_CHECK(c.kernel_bounds.size() == k.kernel_dims.size(), "kernel_bounds rank");
   const TileGeometry g = geometry(k, c, dev);
@@ -592,44 +650,75 @@ double tile_runtime_ns(const TileKernel& k, const TileConfig& c, const Device& d
     traffic = (k.act_bytes + k.weight_bytes) * g.waste + k.out_bytes * g.waste;
     vmem = 2.0 * (g.out_tile + (k.act_bytes + k.weight_bytes) / g.n_out * g.waste);
   }
-  const double spill = vmem > dev.vmem_bytes ? std::pow(vmem / dev.vmem_bytes, 1.5) : 1.0;
+  // Tiles that overflow VMEM spill: extra traffic growing linearly with the overflow.
+  const double spill = vmem > dev.vmem_bytes ? 1.0 + 1.5 * (vmem / dev.vmem_bytes - 1.0) : 1.0;
   const double work = std::max(compute, traffic * spill / dev.hbm_bytes_per_ns);
-  const double steps = g.n_out * g.ksplit;
+  TileCost t;
+  t.steps = g.n_out * g.ksplit;
+  t.vmem_bytes = vmem;
   const double cores = double(dev.cores);
-  const double par = std::ceil(steps / cores) / steps;  // fraction of `work` on the busiest core
-  return dev.kernel_launch_ns + std::ceil(steps / cores) * dev.grid_step_ns + work * par * 1.0;
+  const double per_core = std::ceil(t.steps / cores);  // steps on the busiest core
+  t.runtime_ns = dev.kernel_launch_ns + per_core * dev.grid_step_ns + work * per_core / t.steps;
+  return t;
+}
+
+}  // namespace
+
+double tile_runtime_ns(const TileKernel& k, const TileConfig& c, const Device& dev) {
+  return tile_cost(k, c, dev).runtime_ns;
+}
+
+bool tile_config_feasible(const TileKernel& k, const TileConfig& c, const Device& dev) {
+  const TileCost t = tile_cost(k, c, dev);
+  return t.steps <= kMaxTileSteps && t.vmem_bytes <= 4.0 * dev.vmem_bytes;
 }
 
 TileConfig default_tile_config(const TileKernel& k, const Device& dev) {
   TileConfig c;
   const size_t r = k.out_dims.size();
   c.output_bounds.assign(r, 1);
-  // Minor dims: lane-sized tiles of at most 512 x 256; then split leading dims until the output
-  // tile is at most 1 MiB. (Ignores operand traffic and core count: not always the best.)
-  auto tile_bytes = [&]() {
-    double t = k.eb;
-    for (size_t i = 0; i < r; ++i) {
-      int64_t e = (k.out_dims[i] + c.output_bounds[i] - 1) / c.output_bounds[i];
-      if (i + 1 == r) e = round_up(e, dev.lanes);
-      t *= double(e);
-    }
-    return t;
-  };
+  c.kernel_bounds.assign(k.kernel_dims.size(), 1);
+  // Minor dims: lane-sized tiles of at most 512 x 256. Then, major dims first, double the tile
+  // counts until a step's tiles take at most half of VMEM; split the contraction (lane) dim of
+  // a weight tile above 4 MiB. The heuristic ignores re-reads and core count: it is a good
+  // configuration, not always the best one.
   if (r >= 1) c.output_bounds[r - 1] = (k.out_dims[r - 1] + 511) / 512;
   if (r >= 2) c.output_bounds[r - 2] = (k.out_dims[r - 2] + 255) / 256;
-  for (size_t i = 0; i + 2 < r && tile_bytes() > 1024.0 * 1024.0; ++i) {
-    while (tile_bytes() > 1024.0 * 1024.0 && c.output_bounds[i] < k.out_dims[i])
-      c.output_bounds[i] = std::min(k.out_dims[i], c.output_bounds[i] * 2);
-  }
-  c.kernel_bounds.assign(k.kernel_dims.size(), 1);
   if (!k.kernel_dims.empty()) {
-    // Split the contraction (lane) dim while the weight tile exceeds 4 MiB.
     const size_t j = k.kernel_dims.size() - 2;
     auto wtile = [&]() {
       return k.weight_bytes / double(c.output_bounds[r - 1]) / double(c.kernel_bounds[j]);
     };
     while (wtile() > 4.0 * 1024 * 1024 && c.kernel_bounds[j] * 2 <= k.kernel_dims[j])
       c.kernel_bounds[j] *= 2;
+  }
+  // Greedy: double the bound whose split shrinks the step's tiles most, while they exceed half
+  // of VMEM and a split still helps.
+  while (tile_cost(k, c, dev).vmem_bytes > dev.vmem_bytes / 2) {
+    const TileCost now = tile_cost(k, c, dev);
+    TileConfig best = c;
+    double best_vmem = now.vmem_bytes;
+    auto consider = [&](TileConfig t) {
+      const TileCost tc = tile_cost(k, t, dev);
+      if (tc.steps <= kMaxTileSteps / 2 && tc.vmem_bytes < best_vmem * 0.95) {
+        best_vmem = tc.vmem_bytes;
+        best = std::move(t);
+      }
+    };
+    for (size_t i = 0; i < r; ++i)
+      if (c.output_bounds[i] < k.out_dims[i]) {
+        TileConfig t = c;
+        t.output_bounds[i] = std::min(k.out_dims[i], t.output_bounds[i] * 2);
+        consider(std::move(t));
+      }
+    for (size_t j = 0; j < k.kernel_dims.size(); ++j)
+      if (c.kernel_bounds[j] * 2 <= k.kernel_dims[j]) {
+        TileConfig t = c;
+        t.kernel_bounds[j] *= 2;
+        consider(std::move(t));
+      }
+    if (best == c) break;
+    c = std::move(best);
   }
   return c;
 }

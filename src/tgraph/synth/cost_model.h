@@ -23,14 +23,14 @@ struct Device {
   double peak_flops_bf16 = 197e3;  // flop/ns (MXU, bf16)
   double peak_flops_f32 = 49e3;    // flop/ns (MXU, f32 passes)
   double hbm_bytes_per_ns = 820;
-  double op_overhead_ns = 400;      // launch of a non-fused kernel (conv, dot, reduce, ...)
-  double copy_overhead_ns = 300;    // launch of a layout-transition copy
-  double fused_fraction = 0.35;     // share of an elementwise op's traffic that reaches HBM
-  double transpose_factor = 1.6;    // copies / relayouts that change the minor-most dim
-  double cross_lane_factor = 1.3;   // reductions over the minor-most dim
-  int64_t lanes = 128;              // minor-most tile extent
+  double op_overhead_ns = 400;     // launch of a non-fused kernel (conv, dot, reduce, ...)
+  double copy_overhead_ns = 300;   // launch of a layout-transition copy
+  double fused_fraction = 0.35;    // share of an elementwise op's traffic that reaches HBM
+  double transpose_factor = 1.6;   // copies / relayouts that change the minor-most dim
+  double cross_lane_factor = 1.3;  // reductions over the minor-most dim
+  int64_t lanes = 128;             // minor-most tile extent
   double vmem_bytes = 16.0 * 1024 * 1024;
-  double grid_step_ns = 250;        // per tile step of a tiled kernel
+  double grid_step_ns = 250;  // per tile step of a tiled kernel
   double kernel_launch_ns = 1500;
   int cores = 2;
 };
@@ -87,15 +87,15 @@ class LayoutCostModel {
 
  private:
   enum Cls : uint8_t {
-    kFree,        // parameter, get-tuple-element, while, non-scalar constant: fixed layout, no cost
-    kFlexible,    // broadcast, scalar constant, iota: materialised in whatever layout is wanted
-    kElementwise, // inherits its driver operand's layout; fused traffic
-    kReduce,      // layout of the operand minus the reduced dims
-    kWindowed,    // reduce-window, select-and-scatter
-    kMemory,      // slice, pad, concatenate, dynamic-slice, scatter, all-reduce
-    kGather,      // row gather: row-major output, operands taken as they are
-    kTranspose,   // a bitcast: permutes its operand's layout
-    kTuple,       // tuple: wants row-major elements (loop-carried / result layouts are fixed)
+    kFree,      // parameter, get-tuple-element, while, non-scalar constant: fixed layout, no cost
+    kFlexible,  // broadcast, scalar constant, iota: materialised in whatever layout is wanted
+    kElementwise,  // inherits its driver operand's layout; fused traffic
+    kReduce,       // layout of the operand minus the reduced dims
+    kWindowed,     // reduce-window, select-and-scatter
+    kMemory,       // slice, pad, concatenate, dynamic-slice, scatter, all-reduce
+    kGather,       // row gather: row-major output, operands taken as they are
+    kTranspose,    // a bitcast: permutes its operand's layout
+    kTuple,        // tuple: wants row-major elements (loop-carried / result layouts are fixed)
     kConv,
     kDot,
     kReshape,
@@ -106,17 +106,18 @@ class LayoutCostModel {
     uint8_t eb = 4;
     bool bf16 = false;
     bool all_reduce = false;
-    bool dyn = false;     // layout depends on the configuration
-    bool active = false;  // cost depends on the configuration
-    int32_t cfg = -1;     // index among configurable nodes
-    int32_t driver = -1;  // operand whose layout a follower inherits (-1: row-major)
+    bool dyn = false;                  // layout depends on the configuration
+    bool active = false;               // cost depends on the configuration
+    int32_t cfg = -1;                  // index among configurable nodes
+    int32_t driver = -1;               // operand whose layout a follower inherits (-1: row-major)
     int32_t op_begin = 0, op_end = 0;  // range in operands_
     std::array<int64_t, 6> dims{};
-    uint8_t red_mask = 0;             // reduce: reduced dims
+    uint8_t red_mask = 0;               // reduce: reduced dims
     std::array<uint8_t, 6> inv_perm{};  // transpose
     double flops = 0;
     double window_factor = 1;
     std::array<float, 6> role_out{}, role_a{}, role_b{};  // conv/dot: MXU role factor per dim
+    Layout canon_a, canon_b;  // conv/dot: operand layouts the compiler normalises to by default
   };
 
   Layout follower_layout(const Node& n, const std::vector<Layout>& L) const;
@@ -153,6 +154,10 @@ struct TileConfig {
 };
 
 double tile_runtime_ns(const TileKernel& k, const TileConfig& c, const Device& dev = {});
+// Whether the autotuner would run a configuration: at most kMaxTileSteps grid steps and tiles
+// within 4x VMEM (beyond that compilation fails; such runs are absent from real files too).
+constexpr double kMaxTileSteps = 1024;
+bool tile_config_feasible(const TileKernel& k, const TileConfig& c, const Device& dev = {});
 // The compiler's heuristic choice (the "default" row of a tile file).
 TileConfig default_tile_config(const TileKernel& k, const Device& dev = {});
 // config_feat row: kernel, output, input bounds as 6 values + sum + product (empty: all 0).

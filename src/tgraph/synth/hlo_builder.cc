@@ -12,20 +12,26 @@ int elem_bytes(ElemType t) {
   switch (t) {
     case ElemType::kPred:
     case ElemType::kS8:
-    case ElemType::kU8: return 1;
+    case ElemType::kU8:
+      return 1;
     case ElemType::kS16:
     case ElemType::kU16:
     case ElemType::kF16:
-    case ElemType::kBF16: return 2;
+    case ElemType::kBF16:
+      return 2;
     case ElemType::kS32:
     case ElemType::kU32:
-    case ElemType::kF32: return 4;
+    case ElemType::kF32:
+      return 4;
     case ElemType::kS64:
     case ElemType::kU64:
     case ElemType::kF64:
-    case ElemType::kC64: return 8;
-    case ElemType::kC128: return 16;
-    default: return 0;
+    case ElemType::kC64:
+      return 8;
+    case ElemType::kC128:
+      return 16;
+    default:
+      return 0;
   }
 }
 

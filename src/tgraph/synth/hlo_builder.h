@@ -16,8 +16,25 @@ namespace tgraph::synth {
 
 // XLA PrimitiveType order, which is also the order of the one-hot columns 2..20 of node_feat.
 enum class ElemType : uint8_t {
-  kInvalid = 0, kPred, kS8, kS16, kS32, kS64, kU8, kU16, kU32, kU64,
-  kF16, kF32, kF64, kBF16, kC64, kC128, kTuple, kOpaque, kToken
+  kInvalid = 0,
+  kPred,
+  kS8,
+  kS16,
+  kS32,
+  kS64,
+  kU8,
+  kU16,
+  kU32,
+  kU64,
+  kF16,
+  kF32,
+  kF64,
+  kBF16,
+  kC64,
+  kC128,
+  kTuple,
+  kOpaque,
+  kToken
 };
 int elem_bytes(ElemType t);  // storage bytes of one element (tuple/token: 0)
 
@@ -62,9 +79,9 @@ struct Instr {
   std::vector<int32_t> operands;
   std::vector<int32_t> called_roots;  // roots of called computations (extra edges)
   int64_t parameter_number = 0;
-  int64_t tuple_index = 0;               // get-tuple-element
-  std::vector<int64_t> dimensions;       // reduce / broadcast / transpose / concatenate dims
-  std::vector<WindowDim> window;         // convolution, reduce-window, select-and-scatter
+  int64_t tuple_index = 0;          // get-tuple-element
+  std::vector<int64_t> dimensions;  // reduce / broadcast / transpose / concatenate dims
+  std::vector<WindowDim> window;    // convolution, reduce-window, select-and-scatter
   bool is_conv = false;
   ConvDims conv;
   int64_t feature_group_count = 0, batch_group_count = 0;  // proto default 0 unless conv

@@ -155,7 +155,8 @@ class Net {
   int32_t scale(int32_t x) {
     const auto xd = b_.dims(x);
     int32_t y = b_.binary(op::kMultiply, x, b_.splat(t_, xd));
-    record(y, {x}, [=](int32_t dy) { add_grad(x, b_.binary(op::kMultiply, dy, b_.splat(t_, xd))); });
+    record(y, {x},
+           [=](int32_t dy) { add_grad(x, b_.binary(op::kMultiply, dy, b_.splat(t_, xd))); });
     return y;
   }
 
@@ -198,8 +199,8 @@ class Net {
     int32_t inv_b = b_.unary(op::kRsqrt, b_.binary(op::kAdd, var_b, b_.splat(t_, xd)));
     int32_t xhat = b_.binary(op::kMultiply, xc, inv_b);
     int32_t g_b = b_.broadcast(gamma, xd, {r - 1});
-    int32_t y = b_.binary(op::kAdd, b_.binary(op::kMultiply, xhat, g_b),
-                          b_.broadcast(beta, xd, {r - 1}));
+    int32_t y =
+        b_.binary(op::kAdd, b_.binary(op::kMultiply, xhat, g_b), b_.broadcast(beta, xd, {r - 1}));
     record(y, {x, gamma, beta}, [=](int32_t dy) {
       std::vector<int64_t> all_but_last = iota_vec(0, r - 1);
       if (needs(beta)) add_grad(beta, b_.reduce(dy, all_but_last, add_));
@@ -389,7 +390,8 @@ class Net {
     }
     outputs_[0] = b_.binary(op::kAdd, counter_, b_.constant(ElemType::kS32));
     std::vector<int32_t> outs;
-    for (size_t i = 0; i < elems_.size(); ++i) outs.push_back(outputs_[i] >= 0 ? outputs_[i] : gtes_[i]);
+    for (size_t i = 0; i < elems_.size(); ++i)
+      outs.push_back(outputs_[i] >= 0 ? outputs_[i] : gtes_[i]);
     const int64_t K = int64_t(elems_.size());
     b_.mutable_at(body_param_).tuple_size = K;
     int32_t body_root = b_.end(b_.tuple(outs));
@@ -547,7 +549,8 @@ class Net {
     R.insert(R.end(), fa.begin(), fa.end());
     for (int64_t j = 0; j < rc; ++j) {
       auto it = std::find(dd.rhs_contract.begin(), dd.rhs_contract.end(), j);
-      if (it != dd.rhs_contract.end()) R.push_back(dd.lhs_contract[size_t(it - dd.rhs_contract.begin())]);
+      if (it != dd.rhs_contract.end())
+        R.push_back(dd.lhs_contract[size_t(it - dd.rhs_contract.begin())]);
     }
     return to_order(raw, R);
   }
@@ -569,7 +572,8 @@ class Net {
     std::vector<int64_t> R = dd.rhs_batch;
     for (int64_t j = 0; j < ra; ++j) {
       auto it = std::find(dd.lhs_contract.begin(), dd.lhs_contract.end(), j);
-      if (it != dd.lhs_contract.end()) R.push_back(dd.rhs_contract[size_t(it - dd.lhs_contract.begin())]);
+      if (it != dd.lhs_contract.end())
+        R.push_back(dd.rhs_contract[size_t(it - dd.lhs_contract.begin())]);
     }
     R.insert(R.end(), fc.begin(), fc.end());
     return to_order(raw, R);
@@ -592,7 +596,8 @@ class Net {
         const size_t vi = elems_.size() - 1;
         int32_t m2 = b_.binary(op::kAdd, mul(m, sp()), mul(g, sp()));
         int32_t v2 = b_.binary(op::kAdd, mul(v, sp()), mul(mul(g, g), sp()));
-        int32_t upd = b_.binary(op::kDivide, m2, b_.binary(op::kAdd, b_.unary(op::kSqrt, v2), sp()));
+        int32_t upd =
+            b_.binary(op::kDivide, m2, b_.binary(op::kAdd, b_.unary(op::kSqrt, v2), sp()));
         w_new = b_.binary(op::kSubtract, w, mul(upd, sp()));
         outputs_[mi] = m2;
         outputs_[vi] = v2;
@@ -691,7 +696,8 @@ Module build_cnn(const ModelSpec& s) {
           y = st.conv_bn_relu(y, cout, 1, 1, false);
         }
         int32_t skip = x;
-        if (stride != 1 || st.channels(x) != cout) skip = st.conv_bn_relu(x, cout, 1, stride, false);
+        if (stride != 1 || st.channels(x) != cout)
+          skip = st.conv_bn_relu(x, cout, 1, stride, false);
         x = net.relu(net.add(y, skip));
       }
     }
@@ -745,7 +751,8 @@ Module build_cnn(const ModelSpec& s) {
       const int64_t c = w / 2 + 16 * (blk / 2);
       int32_t b1 = st.conv_bn_relu(x, c, 1, 1);
       int32_t b2 = st.conv_bn_relu(st.conv_bn_relu(x, c, 1, 1), c, 3, 1);
-      int32_t b3 = st.conv_bn_relu(st.conv_bn_relu(st.conv_bn_relu(x, c / 2, 1, 1), c, 3, 1), c, 3, 1);
+      int32_t b3 =
+          st.conv_bn_relu(st.conv_bn_relu(st.conv_bn_relu(x, c / 2, 1, 1), c, 3, 1), c, 3, 1);
       int32_t b4 = st.conv_bn_relu(net.max_pool(x, 3, 1), c / 2, 1, 1);
       x = net.concat({b1, b2, b3, b4}, r - 1);
       if (blk % 3 == 2 && st.spatial(x) > 2) x = net.max_pool(x, 3, 2);
@@ -780,7 +787,8 @@ Module build_cnn(const ModelSpec& s) {
     TG_CHECK(false, "unknown CNN family ", f);
   }
   const int64_t cf = b.dims(feat).back();
-  int32_t logits = net.bias_add(net.dense(feat, net.weight({cf, s.classes})), net.weight({s.classes}));
+  int32_t logits =
+      net.bias_add(net.dense(feat, net.weight({cf, s.classes})), net.weight({s.classes}));
   int32_t out = net.loss_and_backward(logits, labels);
   net.finish({out});
   return b.finish();
@@ -837,7 +845,7 @@ Module build_transformer(const ModelSpec& s) {
     pv.rhs_batch = {0, 1};
     pv.lhs_contract = {3};
     pv.rhs_contract = {2};
-    int32_t ctx = net.matmul(p, v, pv);                       // [B, A, S, D]
+    int32_t ctx = net.matmul(p, v, pv);  // [B, A, S, D]
     ctx = net.reshape(net.transpose(ctx, {0, 2, 1, 3}), {B, S, H});
     x = net.layer_norm(net.add(x, dense3(ctx, H, H)));
     int32_t ff = dense3(net.gelu(dense3(x, H, F)), F, H);
@@ -846,14 +854,16 @@ Module build_transformer(const ModelSpec& s) {
   // Pooler on the first token and a classifier.
   int32_t first = net.reshape(net.slice(x, {0, 0, 0}, {B, 1, H}), {B, H});
   int32_t pooled = net.tanh(net.bias_add(net.dense(first, net.weight({H, H})), net.weight({H})));
-  int32_t logits = net.bias_add(net.dense(pooled, net.weight({H, s.num_labels})),
-                                net.weight({s.num_labels}));
+  int32_t logits =
+      net.bias_add(net.dense(pooled, net.weight({H, s.num_labels})), net.weight({s.num_labels}));
   int32_t out = net.loss_and_backward(logits, labels);
   net.finish({out});
   return b.finish();
 }
 
-const char* dtype_name(ElemType t) { return t == ElemType::kBF16 ? "bf16" : "f32"; }
+const char* dtype_name(ElemType t) {
+  return t == ElemType::kBF16 ? "bf16" : "f32";
+}
 
 void name_spec(ModelSpec& s, const std::string& source) {
   const std::string mode = s.train ? "train" : (source == "nlp" ? "test" : "infer");
@@ -861,8 +871,9 @@ void name_spec(ModelSpec& s, const std::string& source) {
     s.name = str_cat("bert_en_syn_L-", s.depth, "_H-", s.hidden, "_A-", s.heads, "_batch_size_",
                      s.batch, "_", mode);
   } else if (s.family == "bert" || s.family == "transformer") {
-    s.name = str_cat(s.family == "bert" ? "bert_classifier" : "transformer", "_syn_L", s.depth,
-                     "_H", s.hidden, "_S", s.seq, "_b", s.batch, "_", dtype_name(s.dtype), "_", mode);
+    s.name =
+        str_cat(s.family == "bert" ? "bert_classifier" : "transformer", "_syn_L", s.depth, "_H",
+                s.hidden, "_S", s.seq, "_b", s.batch, "_", dtype_name(s.dtype), "_", mode);
   } else {
     s.name = str_cat(s.family, "_syn_d", s.depth, "_w", s.width, "_i", s.image, "_b", s.batch, "_",
                      dtype_name(s.dtype), "_", mode);
@@ -895,8 +906,9 @@ ModelSpec base_spec(const std::string& source, Rng& rng) {
     s.dtype = bernoulli(rng, 0.3) ? ElemType::kBF16 : ElemType::kF32;
     return s;
   }
-  const std::vector<std::string> fams{"resnet", "resnet_bottleneck", "vgg", "alexnet",
-                                      "mobilenet", "inception", "unet3d", "bert", "transformer"};
+  const std::vector<std::string> fams{"resnet",     "resnet_bottleneck", "vgg",    "alexnet",
+                                      "mobilenet",  "inception",         "unet3d", "bert",
+                                      "transformer"};
   const std::vector<double> wts{3, 2, 1, 1, 2, 1.5, 1, 2, 1.5};
   s.family = fams[pick_weighted(wts, rng)];
   if (s.family == "bert" || s.family == "transformer") {
@@ -985,18 +997,42 @@ ModelSpec largest_model(int64_t target_nodes) {
   return s;
 }
 
-// ---- tile kernels --------------------------------------------------------------------------------
+// ---- tile kernels
+// --------------------------------------------------------------------------------
 
 namespace {
 
 const std::vector<std::string>& tile_models() {
-  static const std::vector<std::string> m{
-      "alexnet_syn_train_batch_32", "resnet50_syn.4x4.bf16",   "resnet_v2_101_syn",
-      "inception_syn_v3",           "mobilenet_syn_v2",        "efficientnet_syn_b4",
-      "unet_3d_syn.4x4.bf16",       "bert_syn_pretraining",    "bert_classifier_syn.2x2.fp32",
-      "transformer_syn_tf2",        "mlperf_syn_transformer",  "retinanet_syn.4x4.bf16",
-      "ncf_syn",                    "xception_syn_imagenet",   "mask_rcnn_syn"};
+  static const std::vector<std::string> m{"alexnet_syn_train_batch_32",
+                                          "resnet50_syn.4x4.bf16",
+                                          "resnet_v2_101_syn",
+                                          "inception_syn_v3",
+                                          "mobilenet_syn_v2",
+                                          "efficientnet_syn_b4",
+                                          "unet_3d_syn.4x4.bf16",
+                                          "bert_syn_pretraining",
+                                          "bert_classifier_syn.2x2.fp32",
+                                          "transformer_syn_tf2",
+                                          "mlperf_syn_transformer",
+                                          "retinanet_syn.4x4.bf16",
+                                          "ncf_syn",
+                                          "xception_syn_imagenet",
+                                          "mask_rcnn_syn"};
   return m;
+}
+
+// Halves the largest dim until the element count is at most `cap`.
+void cap_elements(std::vector<int64_t>& d, int64_t cap) {
+  auto numel = [&] {
+    int64_t n = 1;
+    for (int64_t x : d) n *= x;
+    return n;
+  };
+  while (numel() > cap) {
+    auto it = std::max_element(d.begin(), d.end());
+    if (*it <= 1) break;
+    *it /= 2;
+  }
 }
 
 struct KernelBuild {
@@ -1039,8 +1075,8 @@ TileKernel build_tile_kernel(Rng& rng) {
   KernelBuild kb;
   kb.t = bernoulli(rng, 0.6) ? ElemType::kBF16 : ElemType::kF32;
   HloBuilder& b = kb.b;
-  const std::vector<std::string> kinds{"conv", "dot", "elementwise", "reduce", "softmax",
-                                       "optimizer"};
+  const std::vector<std::string> kinds{"conv",   "dot",     "elementwise",
+                                       "reduce", "softmax", "optimizer"};
   k.kind = kinds[pick_weighted({30, 25, 20, 10, 10, 5}, rng)];
   k.model = pick(tile_models(), rng);
   const bool needs_reducer = k.kind == "reduce" || k.kind == "softmax";
@@ -1052,12 +1088,15 @@ TileKernel build_tile_kernel(Rng& rng) {
   int32_t y = -1;
   const int epilogue = int(randint(rng, 0, 6));
   if (k.kind == "conv") {
-    const int64_t N = pick(std::vector<int64_t>{1, 8, 16, 32, 64, 128}, rng);
-    const int64_t H = pick(std::vector<int64_t>{7, 14, 28, 56, 112}, rng);
+    int64_t N = pick(std::vector<int64_t>{1, 8, 16, 32, 64, 128}, rng);
+    int64_t H = pick(std::vector<int64_t>{7, 14, 28, 56, 112}, rng);
     const int64_t Cin = pick(std::vector<int64_t>{3, 16, 32, 64, 128, 256, 512}, rng);
     const int64_t Cout = pick(std::vector<int64_t>{16, 32, 64, 128, 256, 512}, rng);
     const int64_t ks = pick(std::vector<int64_t>{1, 3, 3, 5, 7}, rng);
     const int64_t st = bernoulli(rng, 0.25) ? 2 : 1;
+    // Realistic activation sizes: large images come with few channels or a small batch.
+    while (N > 1 && N * H * H * std::max(Cin, Cout) > (int64_t(1) << 26)) N /= 2;
+    while (N * H * H * std::max(Cin, Cout) > (int64_t(1) << 26)) H /= 2;
     int32_t x = kb.param({N, H, H, Cin});
     int32_t w = kb.param({ks, ks, Cin, Cout}, true);
     std::vector<WindowDim> win{same_window(H, ks, st), same_window(H, ks, st)};
@@ -1067,10 +1106,11 @@ TileKernel build_tile_kernel(Rng& rng) {
     kb.flops += 2.0 * double(b.at(y).numel()) * double(k.contract);
   } else if (k.kind == "dot") {
     const bool batched = bernoulli(rng, 0.3);
-    const int64_t M = pick(std::vector<int64_t>{64, 128, 256, 512, 1024, 2048, 4096}, rng);
+    int64_t M = pick(std::vector<int64_t>{64, 128, 256, 512, 1024, 2048, 4096}, rng);
     const int64_t K = pick(std::vector<int64_t>{64, 128, 256, 768, 1024, 3072, 4096}, rng);
     const int64_t Nn = pick(std::vector<int64_t>{2, 16, 64, 128, 768, 1024, 4096}, rng);
     const int64_t Bt = batched ? pick(std::vector<int64_t>{4, 8, 12, 16}, rng) : 1;
+    while (M > 64 && Bt * M * std::max(K, Nn) > (int64_t(1) << 25)) M /= 2;
     int32_t x = batched ? kb.param({Bt, M, K}) : kb.param({M, K});
     int32_t w = kb.param({K, Nn}, true);
     DotDims dd;
@@ -1085,9 +1125,12 @@ TileKernel build_tile_kernel(Rng& rng) {
     std::vector<int64_t> d;
     for (int i = 0; i < rank; ++i)
       d.push_back(pick(std::vector<int64_t>{2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}, rng));
+    cap_elements(d, int64_t(1) << 24);
     if (k.kind == "reduce") {
       std::vector<int64_t> in = d;
       in.push_back(pick(std::vector<int64_t>{32, 128, 512, 1024}, rng));
+      cap_elements(in, int64_t(1) << 25);
+      d.assign(in.begin(), in.end() - 1);
       int32_t x = kb.param(in);
       x = kb.elementwise(x, rng, {});
       y = b.reduce(x, {int64_t(in.size()) - 1}, bernoulli(rng, 0.5) ? kb.add : kb.max);
@@ -1105,8 +1148,8 @@ TileKernel build_tile_kernel(Rng& rng) {
       auto mul = [&](int32_t a, int32_t c) { return b.binary(op::kMultiply, a, c); };
       int32_t m2 = b.binary(op::kAdd, mul(m, b.splat(kb.t, d)), mul(g, b.splat(kb.t, d)));
       int32_t v2 = b.binary(op::kAdd, mul(v, b.splat(kb.t, d)), mul(mul(g, g), b.splat(kb.t, d)));
-      int32_t u = b.binary(op::kDivide, m2,
-                           b.binary(op::kAdd, b.unary(op::kSqrt, v2), b.splat(kb.t, d)));
+      int32_t u =
+          b.binary(op::kDivide, m2, b.binary(op::kAdd, b.unary(op::kSqrt, v2), b.splat(kb.t, d)));
       y = b.binary(op::kSubtract, w, mul(u, b.splat(kb.t, d)));
       kb.flops += 12.0 * double(b.at(w).numel());
     } else {  // elementwise chain over several inputs
@@ -1122,7 +1165,8 @@ TileKernel build_tile_kernel(Rng& rng) {
   if (k.kind == "conv" || k.kind == "dot") {
     const auto d = b.dims(y);
     const int64_t r = int64_t(d.size());
-    if (epilogue >= 1) y = b.binary(op::kAdd, y, b.broadcast(kb.param({d.back()}, true), d, {r - 1}));
+    if (epilogue >= 1)
+      y = b.binary(op::kAdd, y, b.broadcast(kb.param({d.back()}, true), d, {r - 1}));
     if (epilogue >= 2) y = kb.elementwise(y, rng, {});
     if (epilogue >= 4) y = b.binary(op::kAdd, y, kb.param(d));
     if (epilogue >= 5) y = kb.elementwise(y, rng, {});

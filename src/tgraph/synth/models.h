@@ -13,7 +13,8 @@
 namespace tgraph::synth {
 
 struct ModelSpec {
-  // resnet | resnet_bottleneck | vgg | alexnet | mobilenet | inception | unet3d | bert | transformer
+  // resnet | resnet_bottleneck | vgg | alexnet | mobilenet | inception | unet3d | bert |
+  // transformer
   std::string family = "resnet";
   bool train = false;
   ElemType dtype = ElemType::kBF16;
@@ -41,8 +42,8 @@ ModelSpec largest_model(int64_t target_nodes);
 // A fused kernel of the tile collection plus what the tile cost model needs to know about it.
 struct TileKernel {
   Module module;
-  std::string kind;    // conv | dot | elementwise | reduce | softmax | optimizer
-  std::string model;   // model-like name used in the file stem
+  std::string kind;                  // conv | dot | elementwise | reduce | softmax | optimizer
+  std::string model;                 // model-like name used in the file stem
   std::vector<int64_t> out_dims;     // root output shape (tiled by output_bounds)
   std::vector<int64_t> kernel_dims;  // weight operand of conv/dot kernels (kernel_bounds), else {}
   int64_t contract = 1;              // contraction length per output element (conv/dot), else 1

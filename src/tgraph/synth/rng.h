@@ -30,9 +30,13 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b = 0) {
 }
 
 // Uniform in [0, 1) with 53 random bits.
-inline double uniform01(Rng& r) { return static_cast<double>(r() >> 11) * 0x1.0p-53; }
+inline double uniform01(Rng& r) {
+  return static_cast<double>(r() >> 11) * 0x1.0p-53;
+}
 
-inline double uniform(Rng& r, double lo, double hi) { return lo + (hi - lo) * uniform01(r); }
+inline double uniform(Rng& r, double lo, double hi) {
+  return lo + (hi - lo) * uniform01(r);
+}
 
 // Uniform integer in [lo, hi] (inclusive); Lemire's multiply-shift (bias < 2^-64 * range).
 inline int64_t randint(Rng& r, int64_t lo, int64_t hi) {
@@ -42,7 +46,9 @@ inline int64_t randint(Rng& r, int64_t lo, int64_t hi) {
   return lo + static_cast<int64_t>(m >> 64);
 }
 
-inline bool bernoulli(Rng& r, double p) { return uniform01(r) < p; }
+inline bool bernoulli(Rng& r, double p) {
+  return uniform01(r) < p;
+}
 
 // Standard normal (Box-Muller, one value per call).
 inline double normal(Rng& r) {

@@ -1,8 +1,8 @@
 #include "tgraph/synth/synth.h"
 
 #include <algorithm>
-#include <climits>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -118,7 +118,8 @@ Plan make_plan(const Preset& p, const SynthOptions& o) {
         gp.largest = add_largest && g == counts[si];
         gp.seed = master();
         const int64_t target = log_randint(master, p.nodes_min, p.nodes_max);
-        gp.spec = gp.largest ? largest_model(p.largest_nodes) : sample_model(source, target, master);
+        gp.spec =
+            gp.largest ? largest_model(p.largest_nodes) : sample_model(source, target, master);
         if (split == "test") {
           gp.stem = hex64(master()) + hex64(master());
         } else {
@@ -182,7 +183,9 @@ void parallel_chunks(int64_t n, int threads, int64_t chunk, F fn) {
   if (err) std::rethrow_exception(err);
 }
 
-int64_t to_ns(double x) { return std::max<int64_t>(1, static_cast<int64_t>(std::llround(x))); }
+int64_t to_ns(double x) {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::llround(x)));
+}
 
 uint64_t file_size(const std::string& p) {
   std::error_code ec;
@@ -218,25 +221,29 @@ class Generator {
     Rng grng(gp.seed);
     // Measurement noise of this graph's machine: log-normal with sigma 0.4 % .. 1.2 %.
     const double sigma = uniform(grng, 0.004, 0.012);
-    for (int s = 0; s < 2; ++s) {
+    // The random and default files of one graph: concurrently when this job has >= 2 threads
+    // (each file's compression is single-threaded).
+    auto write_search = [&](int s, int eval_threads) {
       const std::string search = s == 0 ? "random" : "default";
       const uint64_t sseed = derive_seed(gp.seed, 100 + uint64_t(s));
       const int64_t C = gp.configs[s];
       LayoutConfigSampler sampler(m, s == 0 ? Search::kRandom : Search::kDefault, sseed, C);
       std::vector<int64_t> runtime(size_t(C), 0);
       if (gp.split != "test") {
-        parallel_chunks(C, inner_threads, 64, [&](int64_t b, int64_t e) {
+        parallel_chunks(C, eval_threads, 64, [&](int64_t b, int64_t e) {
           auto ws = cost.make_workspace();
           std::vector<float> row(size_t(NC) * 18);
           for (int64_t c = b; c < e; ++c) {
             sampler.row(c, row.data());
             Rng nr(derive_seed(sseed, 3, uint64_t(c)));
-            runtime[size_t(c)] = to_ns(cost.runtime_ns(row.data(), ws) * std::exp(sigma * normal(nr)));
+            runtime[size_t(c)] =
+                to_ns(cost.runtime_ns(row.data(), ws) * std::exp(sigma * normal(nr)));
           }
         });
       }
       const std::string rel =
-          (fs::path("npz") / "layout" / gp.source / search / gp.split / (gp.stem + ".npz")).string();
+          (fs::path("npz") / "layout" / gp.source / search / gp.split / (gp.stem + ".npz"))
+              .string();
       const std::string path = (fs::path(o_.out_dir) / rel).string();
       NpzWriter w(path, o_.compression_level);
       w.add("node_feat", feat, {N, 140});
@@ -244,7 +251,8 @@ class Generator {
       w.add("edge_index", edges, {E, 2});
       // [C, NC, 18], produced block by block while the archive is written (never held whole).
       const uint64_t row_bytes = uint64_t(NC) * 18 * sizeof(float);
-      const int64_t block_rows = std::max<int64_t>(1, int64_t((4u << 20) / std::max<uint64_t>(row_bytes, 1)));
+      const int64_t block_rows =
+          std::max<int64_t>(1, int64_t((4u << 20) / std::max<uint64_t>(row_bytes, 1)));
       auto buf = std::make_shared<std::vector<float>>();
       auto buf_first = std::make_shared<int64_t>(-1);
       w.add_stream("node_config_feat", DType::kF32, {C, NC, 18},
@@ -263,7 +271,8 @@ class Generator {
                        const uint64_t start = uint64_t(first) * row_bytes;
                        const uint64_t avail = buf->size() * sizeof(float) - (off - start);
                        const uint64_t k = std::min(n, avail);
-                       std::memcpy(dst, reinterpret_cast<const uint8_t*>(buf->data()) + (off - start), k);
+                       std::memcpy(
+                           dst, reinterpret_cast<const uint8_t*>(buf->data()) + (off - start), k);
                        dst += k;
                        off += k;
                        n -= k;
@@ -284,6 +293,27 @@ class Generator {
       f.bytes = file_size(path);
       log(str_cat(rel, ": N=", N, " E=", E, " NC=", NC, " C=", C, " (", f.bytes, " bytes)"));
       add_file(std::move(f));
+    };
+    if (inner_threads >= 2) {
+      std::exception_ptr err;
+      std::thread t([&] {
+        try {
+          write_search(1, inner_threads / 2);
+        } catch (...) {
+          err = std::current_exception();
+        }
+      });
+      try {
+        write_search(0, inner_threads - inner_threads / 2);
+      } catch (...) {
+        t.join();
+        throw;
+      }
+      t.join();
+      if (err) std::rethrow_exception(err);
+    } else {
+      write_search(0, 1);
+      write_search(1, 1);
     }
   }
 
@@ -327,6 +357,7 @@ class Generator {
         if (!spatial || bernoulli(rng, 0.1)) v = std::min(d, int64_t(1) << randint(rng, 0, 3));
         c.kernel_bounds.push_back(bernoulli(rng, 0.5) ? def.kernel_bounds[j] : v);
       }
+      if (!tile_config_feasible(k, c)) continue;
       if (seen.insert({c.kernel_bounds, c.output_bounds}).second) cfgs.push_back(std::move(c));
     }
     const int64_t C = int64_t(cfgs.size());
@@ -346,18 +377,21 @@ class Generator {
     std::vector<float> cf(size_t(C) * 24);
     std::vector<int64_t> runtime(size_t(C), 0), norm(size_t(C), 0);
     std::vector<int64_t> batch_norm;
-    for (int64_t b = 0; b * 64 < C; ++b) batch_norm.push_back(to_ns(def_cost * std::exp(sigma * normal(rng))));
+    for (int64_t b = 0; b * 64 < C; ++b)
+      batch_norm.push_back(to_ns(def_cost * std::exp(sigma * normal(rng))));
     for (int64_t row = 0; row < C; ++row) {
       const int64_t ci = order[size_t(row)];
       const auto f = tile_config_features(cfgs[size_t(ci)]);
       std::copy(f.begin(), f.end(), cf.begin() + row * 24);
       norm[size_t(row)] = batch_norm[size_t(row / 64)];
-      const double noisy = ci == 0 ? double(norm[size_t(row)])
-                                   : tile_runtime_ns(k, cfgs[size_t(ci)]) * std::exp(sigma * normal(rng));
+      const double noisy =
+          ci == 0 ? double(norm[size_t(row)])
+                  : tile_runtime_ns(k, cfgs[size_t(ci)]) * std::exp(sigma * normal(rng));
       if (tp.split != "test") runtime[size_t(row)] = to_ns(noisy);
     }
     const std::string stem = tp.split == "test" ? tp.id : k.model + "_" + tp.id;
-    const std::string rel = (fs::path("npz") / "tile" / "xla" / tp.split / (stem + ".npz")).string();
+    const std::string rel =
+        (fs::path("npz") / "tile" / "xla" / tp.split / (stem + ".npz")).string();
     const std::string path = (fs::path(o_.out_dir) / rel).string();
     NpzWriter w(path, o_.compression_level);
     w.add("node_feat", feat, {N, 140});
@@ -439,7 +473,8 @@ SynthReport synthesize(const SynthOptions& o) {
   if (o.out_dir.empty()) throw_error("--out", "", "an output directory", "an empty path");
   if (o.threads < 1) throw_error("--threads", "", "at least 1", std::to_string(o.threads));
   if (o.max_configs < 0)
-    throw_error("--max-configs", "", "a positive cap (or 0 for none)", std::to_string(o.max_configs));
+    throw_error("--max-configs", "", "a positive cap (or 0 for none)",
+                std::to_string(o.max_configs));
   if (o.compression_level < 0 || o.compression_level > 9)
     throw_error("--compression", "", "a zlib level 0..9", std::to_string(o.compression_level));
   const Preset p = preset_by_name(o.preset);
@@ -449,7 +484,8 @@ SynthReport synthesize(const SynthOptions& o) {
     size_t best = 0;
     int64_t best_n = -1;
     for (size_t i = 0; i < plan.graphs.size(); ++i) {
-      const int64_t n = plan.graphs[i].largest ? INT64_MAX : build_model(plan.graphs[i].spec).size();
+      const int64_t n =
+          plan.graphs[i].largest ? INT64_MAX : build_model(plan.graphs[i].spec).size();
       if (n > best_n) best = i, best_n = n;
     }
     GraphPlan g = plan.graphs.at(best);

@@ -17,9 +17,9 @@ struct Preset {
   std::string name;
   int xla_train = 0, xla_valid = 0, xla_test = 0;  // layout graphs per split (xla collections)
   int nlp_train = 0, nlp_valid = 0, nlp_test = 0;
-  int64_t nodes_min = 0, nodes_max = 0;              // target N of a layout graph (log-uniform)
+  int64_t nodes_min = 0, nodes_max = 0;  // target N of a layout graph (log-uniform)
   int64_t train_configs_min = 0, train_configs_max = 0;
-  int64_t eval_configs = 1000;                       // valid and test layout files
+  int64_t eval_configs = 1000;  // valid and test layout files
   int tile_train = 0, tile_valid = 0, tile_test = 0;
   int64_t tile_configs_max = 0;
   // One extra xla train graph for scale tests (0: none).

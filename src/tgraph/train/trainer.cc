@@ -109,9 +109,10 @@ class Progress {
     if (best_tau > -2) o << " | best tau " << std::setprecision(4) << best_tau;
     std::cerr << (tty_ ? "\r" : "") << o.str() << (tty_ ? "   " : "\n") << std::flush;
   }
+  // Informational lines are printed even without the bar (they are the run's record).
   void line(const std::string& s) {
-    if (!on_) return;
-    std::cerr << (tty_ ? "\r" : "") << s << std::string(tty_ ? 20 : 0, ' ') << "\n" << std::flush;
+    const bool redraw = on_ && tty_;
+    std::cerr << (redraw ? "\r" : "") << s << std::string(redraw ? 20 : 0, ' ') << "\n" << std::flush;
   }
 
  private:
@@ -220,9 +221,9 @@ TrainResult train_layout(const TrainOptions& opt_in) {
     return std::min(p, 1.0);
   };
   const double eval_every_s = opt.eval_every_s > 0 ? opt.eval_every_s
-                              : opt.time_budget_s > 0 ? opt.time_budget_s / 10 : 0;
+                              : opt.time_budget_s > 0 ? opt.time_budget_s / 6 : 0;
   const int64_t eval_every_steps = opt.eval_every_steps > 0 ? opt.eval_every_steps
-                                   : (opt.steps > 0 && eval_every_s == 0) ? std::max<int64_t>(1, opt.steps / 10) : 0;
+                                   : (opt.steps > 0 && eval_every_s == 0) ? std::max<int64_t>(1, opt.steps / 6) : 0;
   double last_eval_time = elapsed();
   int64_t last_eval_step = st.step;
   double loss_ema = 0;

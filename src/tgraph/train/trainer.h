@@ -27,7 +27,8 @@ struct TrainOptions {
   double lr = 1e-3, weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
   int64_t steps = 0;                   // step budget (0 = none)
   double time_budget_s = 0;            // wall-clock budget in seconds (0 = none); one is required
-  double eval_every_s = 0;             // 0: 10 evaluations over the budget
+  double eval_every_s = 0;             // 0: 6 evaluations over the budget (the time budget
+                                       // includes evaluation time)
   int64_t eval_every_steps = 0;
   bool prune = true;
   bool resume = false;
