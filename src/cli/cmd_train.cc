@@ -29,9 +29,9 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--hidden", o->t.hidden, "block width (default: the preset's)");
   sub->add_option("--loss", o->t.loss.name, "hinge | listmle | diffmat (default: hinge; listmle for baseline)");
   sub->add_option("--mape-weight", o->t.loss.mape_weight, "diffmat: weight of the MAPE term");
-  sub->add_option("--slate", o->t.slate, "configurations per step (default 64 default / 128 random / 16 baseline)");
+  sub->add_option("--slate", o->t.slate, "configurations per step (default 64 default / 128 random; 32 tgraph-cpu; 16 baseline)");
   sub->add_option("--eval-slate", o->t.eval_slate, "slate size when scoring validation graphs")->capture_default_str();
-  sub->add_option("--lr", o->t.lr, "peak learning rate")->capture_default_str();
+  sub->add_option("--lr", o->t.lr, "peak learning rate (default 1e-3; 3e-3 for tgraph-cpu)");
   sub->add_option("--weight-decay", o->t.weight_decay, "AdamW weight decay")->capture_default_str();
   sub->add_option("--warmup", o->t.warmup, "warm-up fraction of the budget")->capture_default_str();
   sub->add_option("--clip", o->t.clip, "gradient-norm clip (0 = off)")->capture_default_str();
@@ -56,7 +56,7 @@ void register_train(CLI::App& app, Action* action) {
         t.hidden = o->t.hidden;
         t.kernels_per_step = o->kernels_per_step;
         if (o->t.slate > 0) t.slate = o->t.slate;
-        t.lr = o->t.lr;
+        if (o->t.lr > 0) t.lr = o->t.lr;
         t.weight_decay = o->t.weight_decay;
         t.warmup = o->t.warmup;
         t.clip = o->t.clip;

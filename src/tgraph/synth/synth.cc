@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -480,13 +479,17 @@ SynthReport synthesize(const SynthOptions& o) {
   const Preset p = preset_by_name(o.preset);
   Plan plan = make_plan(p, o);
   if (o.only_largest) {
-    // The largest layout graph of the plan; its files are identical to those of a full run.
-    size_t best = 0;
-    int64_t best_n = -1;
-    for (size_t i = 0; i < plan.graphs.size(); ++i) {
-      const int64_t n =
-          plan.graphs[i].largest ? INT64_MAX : build_model(plan.graphs[i].spec).size();
-      if (n > best_n) best = i, best_n = n;
+    // The preset's scale-test graph, else the largest layout graph of the plan; its files are
+    // identical to those of a full run.
+    auto it = std::find_if(plan.graphs.begin(), plan.graphs.end(),
+                           [](const GraphPlan& g) { return g.largest; });
+    size_t best = static_cast<size_t>(it - plan.graphs.begin());
+    if (it == plan.graphs.end()) {
+      int64_t best_n = -1;
+      for (size_t i = 0; i < plan.graphs.size(); ++i) {
+        const int64_t n = build_model(plan.graphs[i].spec).size();
+        if (n > best_n) best = i, best_n = n;
+      }
     }
     GraphPlan g = plan.graphs.at(best);
     plan.graphs = {g};

@@ -22,9 +22,10 @@ struct TrainOptions {
   int cross_attention = -1;            // -1: on for default collections (tgraph models), else 0/1
   int hidden = 0;                      // 0: preset value
   LossOptions loss;                    // name "" = preset (hinge; listmle for baseline)
-  int64_t slate = 0;                   // 0: 64 default / 128 random (16 for baseline)
+  int64_t slate = 0;                   // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu)
   int64_t eval_slate = 512;            // slate size when scoring validation graphs
-  double lr = 1e-3, weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
+  double lr = 0;                       // 0: 1e-3 (3e-3 for tgraph-cpu)
+  double weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
   int64_t steps = 0;                   // step budget (0 = none)
   double time_budget_s = 0;            // wall-clock budget in seconds (0 = none); one is required
   double eval_every_s = 0;             // 0: 6 evaluations over the budget (the time budget

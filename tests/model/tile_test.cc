@@ -1,0 +1,125 @@
+// Tile model, its training loop, evaluation, the row-order heuristic and top-5 prediction.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "../test_util.h"
+#include "tgraph/eval/submission.h"
+#include "tgraph/io/npz.h"
+#include "tgraph/model/context.h"
+#include "tgraph/model/model_file.h"
+#include "tgraph/train/tile.h"
+#include "tgraph/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace tgraph {
+namespace {
+
+// A kernel whose runtime falls with the first output bound up to a size that depends on the kernel
+// (its node count), then rises: learnable from (graph, configuration) together. Row 0 is the
+// default configuration, as in TpuGraphs train/valid files; test files are shuffled and unlabelled.
+void write_kernel(const std::string& path, int64_t N, int64_t C, uint32_t seed, bool labelled) {
+  test::LayoutArrays a = test::make_layout_arrays(N, 1, 2);
+  std::mt19937 rng(seed);
+  std::vector<float> cf(static_cast<size_t>(C * 24), 0.f);
+  std::vector<int64_t> rt(static_cast<size_t>(C)), norm(static_cast<size_t>(C));
+  const double sweet = 2.0 + static_cast<double>(N % 5);
+  for (int64_t c = 0; c < C; ++c) {
+    float b0 = static_cast<float>(1 + rng() % 8), b1 = static_cast<float>(1 + rng() % 4);
+    float* r = cf.data() + c * 24 + 8;  // output_bounds block
+    r[0] = b0;
+    r[1] = b1;
+    r[6] = b0 + b1;
+    r[7] = b0 * b1;
+    rt[c] = static_cast<int64_t>(1000 * (1 + std::abs(b0 - sweet)) + 10 * b1 + rng() % 5);
+  }
+  for (auto& n : norm) n = rt[0];
+  if (!labelled) std::fill(rt.begin(), rt.end(), 0);
+  NpzWriter w(path);
+  w.add("node_feat", a.node_feat);
+  w.add("node_opcode", a.node_opcode);
+  w.add("edge_index", a.edge_index);
+  w.add("config_feat", cf, {C, 24});
+  w.add("config_runtime", rt, {C});
+  w.add("config_runtime_normalizers", norm, {C});
+  w.commit();
+}
+
+void write_tile_collection(const std::string& root) {
+  int i = 0;
+  for (const char* split : {"train", "valid", "test"}) {
+    fs::path d = fs::path(root) / "tile/xla" / split;
+    fs::create_directories(d);
+    int n = std::string(split) == "train" ? 12 : 4;
+    for (int k = 0; k < n; ++k, ++i)
+      write_kernel((d / ("k" + std::to_string(k) + ".npz")).string(), 6 + k, k == 0 ? 3 : 24,
+                   static_cast<uint32_t>(i), std::string(split) != "test");
+  }
+}
+
+TileTrainOptions tiny(const std::string& root, const std::string& out, const std::string& model) {
+  TileTrainOptions o;
+  o.data_root = root;
+  o.out_dir = out;
+  o.model = model;
+  o.hidden = 16;
+  o.kernels_per_step = 4;
+  o.steps = 150;
+  o.lr = 3e-3;
+  o.progress = false;
+  o.ctx.threads = 1;
+  o.ctx.seed = 2;
+  return o;
+}
+
+}  // namespace
+
+TEST(TileTrain, BothModelsLearnTheToyCostAndBeatRandomOrder) {
+  test::TempDir d;
+  write_tile_collection(d.file("npz"));
+  RunContext ctx;
+  ctx.threads = 1;
+  for (std::string model : {"tile", "tile-baseline"}) {
+    SCOPED_TRACE(model);
+    TileTrainResult r = train_tile(tiny(d.file("npz"), d.file("run_" + model), model));
+    EXPECT_EQ(r.steps, 150);
+    TileEvalReport e = evaluate_tile_model(r.best_model, d.file("npz"), "valid", ctx);
+    EXPECT_NEAR(e.mean.score, r.best_score, 1e-12);
+    EXPECT_EQ(e.kernels.size(), 4u);
+    EXPECT_GT(e.mean.score, 0.9) << e.summary();
+    EXPECT_LE(e.mean.err10, e.mean.err5);
+    EXPECT_LE(e.mean.err5, e.mean.err1);
+    EXPECT_EQ(read_model_header(r.best_model)["task"], "tile");
+  }
+}
+
+TEST(TileTrain, PredictWritesTopFiveRowsAndRefusesMetricsOnTest) {
+  test::TempDir d;
+  write_tile_collection(d.file("npz"));
+  TileTrainOptions o = tiny(d.file("npz"), d.file("run"), "tile");
+  o.steps = 5;
+  TileTrainResult r = train_tile(o);
+  RunContext ctx;
+  ctx.threads = 1;
+  auto rows = predict_tile(r.best_model, d.file("npz"), "test", ctx);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].id, "tile:xla:k0");
+  EXPECT_EQ(rows[0].top.size(), 3u);  // a kernel with 3 configurations lists all 3
+  EXPECT_EQ(rows[1].top.size(), 5u);
+  EXPECT_NO_THROW(validate_submission(rows));
+  EXPECT_THROW(evaluate_tile_model(r.best_model, d.file("npz"), "test", ctx), Error);
+}
+
+TEST(TileHeuristic, RowOrderScoresTheFilesFirstRows) {
+  test::TempDir d;
+  write_tile_collection(d.file("npz"));
+  TileEvalReport e = evaluate_row_order_heuristic(d.file("npz"), "valid");
+  ASSERT_EQ(e.kernels.size(), 4u);
+  // Kernel k0 has 3 configurations: its top-5 is every row, so it scores exactly 1.
+  EXPECT_DOUBLE_EQ(e.kernels[0].second.score, 1.0);
+  EXPECT_DOUBLE_EQ(e.kernels[0].second.err5, 0.0);
+}
+
+}  // namespace tgraph
