@@ -15,10 +15,13 @@ const std::string& archive(int level) {
   static std::string paths[10];
   std::string& p = paths[level];
   if (p.empty()) {
-    p = (std::filesystem::temp_directory_path() / ("tgraph_io_bench_" + std::to_string(level) + ".npz")).string();
+    p = (std::filesystem::temp_directory_path() /
+         ("tgraph_io_bench_" + std::to_string(level) + ".npz"))
+            .string();
     std::mt19937 rng(1);
     std::vector<float> v(static_cast<size_t>(kRows * kNC * kDim));
-    for (auto& x : v) x = static_cast<float>(static_cast<int>(rng() % 7) - 1);  // layout-like values
+    for (auto& x : v)
+      x = static_cast<float>(static_cast<int>(rng() % 7) - 1);  // layout-like values
     tgraph::NpzWriter w(p, level);
     w.add("node_config_feat", v, {kRows, kNC, kDim});
     w.commit();
@@ -42,7 +45,8 @@ void BM_ReadLastRows(benchmark::State& st) {
     tgraph::NpzReader r(p);
     benchmark::DoNotOptimize(r.read_rows("node_config_feat", kRows - 128, kRows).raw());
   }
-  st.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(st.iterations() * 128), benchmark::Counter::kIsRate);
+  st.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(st.iterations() * 128), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ReadLastRows)->Arg(0)->Arg(6)->Unit(benchmark::kMillisecond);
 

@@ -14,6 +14,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numpy python3-scipy   # cross-checks in tests (/usr/bin/python3)
   clang-format
+  gnuplot-nox jq          # the demo's plot (PNG) and JSON-lines -> table conversion
 )
 
 missing=()

@@ -51,15 +51,16 @@ std::string run_python(const std::string& code) {
   std::string script = d.file("check.py");
   write_bytes(script, code);
   std::string out_file = d.file("out.txt");
-  int rc = std::system(("/usr/bin/python3 " + script + " > " + out_file + " 2> " +
-                        d.file("err.txt"))
-                           .c_str());
+  int rc = std::system(
+      ("/usr/bin/python3 " + script + " > " + out_file + " 2> " + d.file("err.txt")).c_str());
   std::string out = read_bytes(out_file);
   if (rc != 0) ADD_FAILURE() << "python failed: " << read_bytes(d.file("err.txt")) << "\n" << out;
   return out;
 }
 
-bool have_numpy() { return std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0; }
+bool have_numpy() {
+  return std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
+}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -83,10 +84,16 @@ std::string to_hex(const uint8_t* p, size_t n) {
   return s;
 }
 
-std::string hex_of(const NdArray& a) { return to_hex(a.raw(), a.nbytes()); }
+std::string hex_of(const NdArray& a) {
+  return to_hex(a.raw(), a.nbytes());
+}
 
-std::string shared_dir() { return TGRAPH_SHARED_DIR; }
-std::string cli_path() { return TGRAPH_CLI; }
+std::string shared_dir() {
+  return TGRAPH_SHARED_DIR;
+}
+std::string cli_path() {
+  return TGRAPH_CLI;
+}
 
 LayoutArrays make_layout_arrays(int64_t N, int64_t NC, int64_t C, bool labelled) {
   LayoutArrays a;

@@ -45,12 +45,14 @@ std::string hex_of(const NdArray& a);  // C-order little-endian bytes of the arr
 std::string shared_dir();
 std::string cli_path();
 
-// A small valid layout graph's arrays (N nodes, a chain plus skip edges, NC config nodes, C configs).
+// A small valid layout graph's arrays (N nodes, a chain plus skip edges, NC config nodes, C
+// configs).
 struct LayoutArrays {
   NdArray node_feat, node_opcode, edge_index, node_config_feat, node_config_ids, config_runtime,
       node_splits;
 };
-LayoutArrays make_layout_arrays(int64_t N = 12, int64_t NC = 3, int64_t C = 5, bool labelled = true);
+LayoutArrays make_layout_arrays(int64_t N = 12, int64_t NC = 3, int64_t C = 5,
+                                bool labelled = true);
 // Writes the arrays as an npz in TpuGraphs key order (level 0 = stored, 6 = deflate).
 void write_layout(const std::string& path, const LayoutArrays& a, int level = 6);
 

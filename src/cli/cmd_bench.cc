@@ -13,7 +13,8 @@ void register_bench(CLI::App& app, Action* action) {
     bool no_prune = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("bench", "Measure training/inference configurations per second on one layout graph");
+  auto* sub = app.add_subcommand(
+      "bench", "Measure training/inference configurations per second on one layout graph");
   sub->add_option("graph", o->b.graph_path, "layout .npz")->required();
   sub->add_option("--model", o->b.model, "tgraph | tgraph-cpu | baseline")->capture_default_str();
   sub->add_option("--cross-attention", o->b.cross_attention, "1/0")->capture_default_str();

@@ -9,7 +9,8 @@ namespace tgraph::cli {
 
 void register_info(CLI::App& app, Action* action) {
   auto path = std::make_shared<std::string>();
-  auto* sub = app.add_subcommand("info", "Print a model file's format, schema, hyper-parameters and training metadata");
+  auto* sub = app.add_subcommand(
+      "info", "Print a model file's format, schema, hyper-parameters and training metadata");
   sub->add_option("model", *path, "model file (.tgm)")->required();
   sub->callback([path, action] {
     *action = [path] {

@@ -69,7 +69,8 @@ int run_inspect(const InspectOpts& o) {
 void register_inspect(CLI::App& app, Action* action) {
   auto opts = std::make_shared<InspectOpts>();
   auto* sub = app.add_subcommand(
-      "inspect", "Validate TpuGraphs .npz files and summarise them (N, E, NC, C, runtimes, duplicates)");
+      "inspect",
+      "Validate TpuGraphs .npz files and summarise them (N, E, NC, C, runtimes, duplicates)");
   sub->add_option("paths", opts->paths, "npz files and/or directories (searched recursively)")
       ->required();
   sub->add_flag("--json", opts->json, "machine-readable JSON output");

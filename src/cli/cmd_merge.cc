@@ -13,7 +13,8 @@ void register_merge(CLI::App& app, Action* action) {
     std::vector<std::string> inputs;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("merge", "Merge prediction CSVs (ID,TopConfigs) into one validated submission");
+  auto* sub = app.add_subcommand(
+      "merge", "Merge prediction CSVs (ID,TopConfigs) into one validated submission");
   sub->add_option("--out", o->out, "submission CSV to write")->required();
   sub->add_option("inputs", o->inputs, "CSV files written by `tgraph predict`")->required();
   sub->callback([o, action] {
@@ -24,7 +25,8 @@ void register_merge(CLI::App& app, Action* action) {
         rows.insert(rows.end(), r.begin(), r.end());
       }
       write_submission_csv(o->out, rows);  // validates the union first
-      std::cout << "wrote " << rows.size() << " rows from " << o->inputs.size() << " files to " << o->out << "\n";
+      std::cout << "wrote " << rows.size() << " rows from " << o->inputs.size() << " files to "
+                << o->out << "\n";
       return 0;
     };
   });

@@ -4,12 +4,12 @@
 #include <map>
 
 #include "cli/model_flags.h"
-#include "tgraph/util/error.h"
 #include "tgraph/eval/metrics.h"
 #include "tgraph/eval/submission.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/tile.h"
+#include "tgraph/util/error.h"
 
 namespace tgraph::cli {
 
@@ -22,9 +22,13 @@ void register_predict(CLI::App& app, Action* action) {
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("predict", "Write ID,TopConfigs rows (full permutation, fastest first) for a split");
-  sub->add_option("--model", o->models, "model file (.tgm); with --all one per collection")->required();
-  sub->add_flag("--all", o->all, "one submission for all five collections (each model predicts its training collection)");
+  auto* sub = app.add_subcommand(
+      "predict", "Write ID,TopConfigs rows (full permutation, fastest first) for a split");
+  sub->add_option("--model", o->models, "model file (.tgm); with --all one per collection")
+      ->required();
+  sub->add_flag(
+      "--all", o->all,
+      "one submission for all five collections (each model predicts its training collection)");
   sub->add_option("--data", o->data, "TpuGraphs npz root")->required();
   sub->add_option("--collection", o->collection, "default: the model's training collection");
   sub->add_option("--split", o->split, "train | valid | test")->capture_default_str();
@@ -40,7 +44,8 @@ void register_predict(CLI::App& app, Action* action) {
         throw_error("predict", "--model", "one model (or --all with one per collection)",
                     std::to_string(o->models.size()) + " models");
       std::string cache = o->cache.empty()
-          ? (std::filesystem::temp_directory_path() / "tgraph-cache").string() : o->cache;
+                              ? (std::filesystem::temp_directory_path() / "tgraph-cache").string()
+                              : o->cache;
       std::vector<SubmissionRow> rows;
       std::map<std::string, std::string> seen;  // collection -> model
       for (const auto& m : o->models) {
@@ -58,10 +63,12 @@ void register_predict(CLI::App& app, Action* action) {
           part = predict_tile(m, o->data, o->split, ctx);
         } else {
           LoadedModel lm = load_layout_model(m, ctx.device);
-          auto inputs = inputs_for_split(lm.file, o->data, coll, o->split, cache, ctx.threads, ctx.device);
+          auto inputs =
+              inputs_for_split(lm.file, o->data, coll, o->split, cache, ctx.threads, ctx.device);
           for (size_t i = 0; i < inputs.size(); ++i) {
             auto s = score_all_configs(*lm.model, inputs[i], o->slate, ctx.seed + i);
-            part.push_back({submission_id(coll, inputs[i].stem), ranking_by_score(s), inputs[i].num_configs, true});
+            part.push_back({submission_id(coll, inputs[i].stem), ranking_by_score(s),
+                            inputs[i].num_configs, true});
           }
         }
         std::cout << coll_name << " " << o->split << ": " << part.size() << " rows (" << m << ")\n";
@@ -70,7 +77,8 @@ void register_predict(CLI::App& app, Action* action) {
       if (o->all && seen.size() != all_collections().size()) {
         std::string have;
         for (const auto& kv : seen) have += (have.empty() ? "" : ", ") + kv.first;
-        throw_error("predict --all", "--model", "a model for each of the 5 collections", "models for " + have);
+        throw_error("predict --all", "--model", "a model for each of the 5 collections",
+                    "models for " + have);
       }
       write_submission_csv(o->out, rows);  // validated before anything is written
       std::cout << "wrote " << rows.size() << " rows to " << o->out << "\n";

@@ -18,7 +18,8 @@ void register_rank(CLI::App& app, Action* action) {
     RankerOptions r;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("rank", "Rank the configurations of one layout graph, fastest first");
+  auto* sub =
+      app.add_subcommand("rank", "Rank the configurations of one layout graph, fastest first");
   sub->add_option("model", o->model, "model file (.tgm)")->required();
   sub->add_option("graph", o->graph, "layout .npz")->required();
   sub->add_option("--top", o->top, "how many to print (0 = all)")->capture_default_str();
@@ -38,6 +39,7 @@ void register_rank(CLI::App& app, Action* action) {
         nlohmann::json j = {{"graph", r.graph}, {"order", r.order}, {"scores", r.scores}};
         if (g.labelled) {
           auto m = rank_metrics(r.scores, g.config_runtime, g.path);
+          j["runtimes"] = g.config_runtime;
           j["tau"] = m.tau;
           j["opa"] = m.opa;
         }
@@ -47,7 +49,8 @@ void register_rank(CLI::App& app, Action* action) {
       std::cout << "rank  config        score" << (g.labelled ? "   runtime_ns" : "") << "\n";
       for (int64_t i = 0; i < n; ++i) {
         int64_t c = r.order[i];
-        std::printf("%4lld  %6lld  %11.5f", static_cast<long long>(i + 1), static_cast<long long>(c), r.scores[c]);
+        std::printf("%4lld  %6lld  %11.5f", static_cast<long long>(i + 1),
+                    static_cast<long long>(c), r.scores[c]);
         if (g.labelled) std::printf("  %11lld", static_cast<long long>(g.config_runtime[c]));
         std::printf("\n");
       }

@@ -1,4 +1,5 @@
-// Subcommand registration for the `tgraph` CLI. Each cmd_*.cc parses its flags and calls the library.
+// Subcommand registration for the `tgraph` CLI. Each cmd_*.cc parses its flags and calls the
+// library.
 #pragma once
 
 #include <functional>

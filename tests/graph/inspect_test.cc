@@ -66,7 +66,8 @@ TEST(InspectCli, DirectoryWithABadFileReportsItAndFails) {
   test::TempDir d;
   test::write_layout(d.file("a.npz"), test::make_layout_arrays());
   test::write_bytes(d.file("b.npz"), "garbage");
-  auto r = test::run_command(test::cli_path() + " inspect --json " + d.path().string() + " 2>/dev/null");
+  auto r =
+      test::run_command(test::cli_path() + " inspect --json " + d.path().string() + " 2>/dev/null");
   EXPECT_EQ(r.exit_code, 1);
   auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["total_files"], 2);

@@ -127,7 +127,8 @@ std::vector<MalformedCase> make_malformed_fixtures(const std::string& dir) {
     put_u32(b, central + 24, 0x7ffffff0u);
     std::string p = dir + "/declared_size_too_large.npz";
     write_bytes(p, b);
-    cases.push_back({"declared size far larger than the archive", p,
+    cases.push_back({"declared size far larger than the archive",
+                     p,
                      {"node_feat", "declared size far larger than the archive"}});
   }
   cases.push_back({"config ids not ascending",
@@ -141,18 +142,18 @@ std::vector<MalformedCase> make_malformed_fixtures(const std::string& dir) {
                    variant(dir, "zero_runtime",
                            [](LayoutArrays& a) { a.config_runtime.data<int64_t>()[2] = 0; }),
                    {"config_runtime", "all runtimes > 0", "0 at [2]"}});
-  cases.push_back({"node_splits not ending at N",
-                   variant(dir, "bad_splits",
-                           [](LayoutArrays& a) { a.node_splits.data<int64_t>()[2] = 11; }),
-                   {"node_splits", "ending at N = 12"}});
+  cases.push_back(
+      {"node_splits not ending at N",
+       variant(dir, "bad_splits", [](LayoutArrays& a) { a.node_splits.data<int64_t>()[2] = 11; }),
+       {"node_splits", "ending at N = 12"}});
   cases.push_back({"config value out of range",
                    variant(dir, "config_value",
                            [](LayoutArrays& a) { a.node_config_feat.data<float>()[18 + 4] = 7; }),
                    {"node_config_feat", "[-1, 5]", "7 at [0, 1, 4]"}});
-  cases.push_back({"opcode out of range",
-                   variant(dir, "opcode",
-                           [](LayoutArrays& a) { a.node_opcode.data<uint8_t>()[3] = 200; }),
-                   {"node_opcode", "[0, 120]", "200 at [3]"}});
+  cases.push_back(
+      {"opcode out of range",
+       variant(dir, "opcode", [](LayoutArrays& a) { a.node_opcode.data<uint8_t>()[3] = 200; }),
+       {"node_opcode", "[0, 120]", "200 at [3]"}});
   {
     std::string p = dir + "/not_a_zip.npz";
     write_bytes(p, "this is not a zip file at all, just text\n");

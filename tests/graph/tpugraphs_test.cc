@@ -55,7 +55,8 @@ TEST(LoadLayout, EveryMalformedFixtureGivesItsOwnOneLineError) {
       std::string m = e.what();
       EXPECT_EQ(m.find('\n'), std::string::npos) << m;
       EXPECT_EQ(m.rfind(c.path, 0), 0u) << "message must start with the file: " << m;
-      for (const auto& s : c.expect) EXPECT_NE(m.find(s), std::string::npos) << "'" << s << "' not in: " << m;
+      for (const auto& s : c.expect)
+        EXPECT_NE(m.find(s), std::string::npos) << "'" << s << "' not in: " << m;
     }
   }
 }
@@ -96,8 +97,9 @@ TEST(LoadTile, ValidAndMalformed) {
     load_tile(d.file("bad.npz"));
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("config_feat: expected shape (C, 24), found shape (4, 23)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("config_feat: expected shape (C, 24), found shape (4, 23)"),
+        std::string::npos)
         << e.what();
   }
 }

@@ -76,8 +76,9 @@ TEST(NpyHeader, AcceptsVersion2BigEndianAndPython2Longs) {
 }
 
 TEST(NpyHeader, ReportsWhatIsWrong) {
-  EXPECT_NE(error_of(std::string("NUMPY\x01\x00\x10\x00", 9) + std::string(20, 'x')).find("npy magic"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string("NUMPY\x01\x00\x10\x00", 9) + std::string(20, 'x')).find("npy magic"),
+      std::string::npos);
   EXPECT_NE(error_of(v1("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")).find("'<c8'"),
             std::string::npos);
   EXPECT_NE(error_of(v1("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"))
@@ -121,7 +122,8 @@ TEST(NdArray, FortranToCOrder) {
   std::vector<int16_t> f3(8), c3(8);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 2; ++j)
-      for (int k = 0; k < 2; ++k) f3[i + 2 * j + 4 * k] = static_cast<int16_t>(100 * i + 10 * j + k);
+      for (int k = 0; k < 2; ++k)
+        f3[i + 2 * j + 4 * k] = static_cast<int16_t>(100 * i + 10 * j + k);
   fortran_to_c_order(reinterpret_cast<uint8_t*>(f3.data()), reinterpret_cast<uint8_t*>(c3.data()),
                      {2, 2, 2}, 2);
   EXPECT_EQ(c3, (std::vector<int16_t>{0, 1, 10, 11, 100, 101, 110, 111}));
@@ -142,9 +144,13 @@ TEST(NpyFile, WriterIsByteIdenticalToNumpySave) {
   write_npy_file(d.file("ours.npy"), NdArray::from_vector(v, {3, 4}));
   std::vector<int64_t> w = {5, -7, 1LL << 40};
   write_npy_file(d.file("ours_i.npy"), NdArray::from_vector(w, {3}));
-  test::run_python("import numpy as np\n"
-                   "np.save('" + d.file("np.npy") + "', (np.arange(12, dtype=np.float32)*0.25-1).reshape(3,4))\n"
-                   "np.save('" + d.file("np_i.npy") + "', np.array([5,-7,1<<40], dtype=np.int64))\n");
+  test::run_python(
+      "import numpy as np\n"
+      "np.save('" +
+      d.file("np.npy") +
+      "', (np.arange(12, dtype=np.float32)*0.25-1).reshape(3,4))\n"
+      "np.save('" +
+      d.file("np_i.npy") + "', np.array([5,-7,1<<40], dtype=np.int64))\n");
   EXPECT_EQ(test::read_bytes(d.file("ours.npy")), test::read_bytes(d.file("np.npy")));
   EXPECT_EQ(test::read_bytes(d.file("ours_i.npy")), test::read_bytes(d.file("np_i.npy")));
 }
@@ -152,10 +158,14 @@ TEST(NpyFile, WriterIsByteIdenticalToNumpySave) {
 TEST(NpyFile, ReadsNumpyFortranAndBigEndian) {
   if (!test::have_numpy()) GTEST_SKIP() << "/usr/bin/python3 with numpy not installed";
   test::TempDir d;
-  test::run_python("import numpy as np\n"
-                   "a = np.arange(24, dtype=np.float64).reshape(2,3,4)\n"
-                   "np.save('" + d.file("f.npy") + "', np.asfortranarray(a))\n"
-                   "np.save('" + d.file("b.npy") + "', a.astype('>i4'))\n");
+  test::run_python(
+      "import numpy as np\n"
+      "a = np.arange(24, dtype=np.float64).reshape(2,3,4)\n"
+      "np.save('" +
+      d.file("f.npy") +
+      "', np.asfortranarray(a))\n"
+      "np.save('" +
+      d.file("b.npy") + "', a.astype('>i4'))\n");
   NdArray f = read_npy_file(d.file("f.npy"));
   NdArray b = read_npy_file(d.file("b.npy"));
   ASSERT_EQ(f.shape(), (std::vector<int64_t>{2, 3, 4}));

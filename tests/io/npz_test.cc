@@ -56,7 +56,8 @@ class NpzNumpy : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!test::have_numpy()) GTEST_SKIP() << "/usr/bin/python3 with numpy not installed";
-    expected_ = nlohmann::json::parse(test::run_python(py_with_dir(kMakeNumpyArchives, dir_.path().string())));
+    expected_ = nlohmann::json::parse(
+        test::run_python(py_with_dir(kMakeNumpyArchives, dir_.path().string())));
   }
   void expect_member(NpzReader& r, const std::string& key) {
     SCOPED_TRACE(r.path() + "[" + key + "]");
@@ -78,7 +79,8 @@ TEST_F(NpzNumpy, ReadsStoredAndDeflatedBitExactly) {
     NpzReader r(dir_.file(f));
     EXPECT_EQ(r.members().size(), 11u);
     EXPECT_EQ(r.member("big").deflated, std::string(f) == "deflated.npz");
-    for (const char* k : {"f4", "f8", "u1", "i1", "i4", "i8", "b1", "fort", "empty", "scalar", "big"})
+    for (const char* k :
+         {"f4", "f8", "u1", "i1", "i4", "i8", "b1", "fort", "empty", "scalar", "big"})
       expect_member(r, k);
     EXPECT_TRUE(r.header("fort").fortran_order);
   }
@@ -96,7 +98,8 @@ TEST_F(NpzNumpy, RowRangesMatchTheWholeArray) {
     NpzReader r(dir_.file(f));
     NdArray whole = r.read("big");
     const int32_t* w = whole.data<int32_t>();
-    for (auto [b, e] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {12345, 12400}, {99990, 100000}, {500, 500}}) {
+    for (auto [b, e] : std::vector<std::pair<int64_t, int64_t>>{
+             {0, 1}, {12345, 12400}, {99990, 100000}, {500, 500}}) {
       NdArray part = r.read_rows("big", b, e);
       ASSERT_EQ(part.shape(), (std::vector<int64_t>{e - b, 3}));
       EXPECT_EQ(std::memcmp(part.raw(), w + b * 3, part.nbytes()), 0) << f << " rows " << b;
@@ -137,7 +140,9 @@ TEST_F(NpzNumpy, WriterOutputLoadsInNumpyWithExactDtypesAndBytes) {
     }
     std::string got = test::run_python(
         "import numpy as np, json, zipfile\n"
-        "p = '" + path + "'\n"
+        "p = '" +
+        path +
+        "'\n"
         "assert zipfile.ZipFile(p).testzip() is None\n"
         "d = np.load(p, allow_pickle=False)\n"
         "out = {}\n"
@@ -146,10 +151,12 @@ TEST_F(NpzNumpy, WriterOutputLoadsInNumpyWithExactDtypesAndBytes) {
         "  out[k] = {'descr': a.dtype.str, 'shape': list(a.shape), 'hex': a.tobytes().hex(),\n"
         "            'c': bool(a.flags.c_contiguous)}\n"
         "s = d['streamed']\n"
-        "out['streamed_ok'] = bool((s.ravel() == np.arange(3000, dtype=np.int64) * 1000003 - 77).all())\n"
+        "out['streamed_ok'] = bool((s.ravel() == np.arange(3000, dtype=np.int64) * 1000003 - "
+        "77).all())\n"
         "print(json.dumps(out))\n");
     auto j = nlohmann::json::parse(got);
-    for (const char* k : {"f4", "f8", "u1", "i1", "i4", "i8", "b1", "fort", "empty", "scalar", "big"}) {
+    for (const char* k :
+         {"f4", "f8", "u1", "i1", "i4", "i8", "b1", "fort", "empty", "scalar", "big"}) {
       SCOPED_TRACE(std::string(k) + " level " + std::to_string(level));
       EXPECT_EQ(j.at(k).at("descr"), expected_.at(k).at("descr"));
       EXPECT_EQ(j.at(k).at("shape"), expected_.at(k).at("shape"));
@@ -203,15 +210,18 @@ TEST(NpzReader, RealAlexnetFileMatchesNumpyFacts) {
   EXPECT_EQ(r.read("node_splits").to_vector<int64_t>(), (std::vector<int64_t>{0, 324, 372}));
   // Every edge is [user, operand] with user > operand.
   NdArray e = r.read("edge_index");
-  for (int64_t i = 0; i < 597; ++i) EXPECT_GT(e.data<int64_t>()[2 * i], e.data<int64_t>()[2 * i + 1]);
+  for (int64_t i = 0; i < 597; ++i)
+    EXPECT_GT(e.data<int64_t>()[2 * i], e.data<int64_t>()[2 * i + 1]);
   if (!test::have_numpy()) return;
   // Values of the Fortran-order member, element by element, against numpy.
-  std::string hex = test::run_python("import numpy as np\nd = np.load('" + p +
-                                     "')\nprint(np.ascontiguousarray(d['node_feat']).tobytes().hex())\n");
+  std::string hex =
+      test::run_python("import numpy as np\nd = np.load('" + p +
+                       "')\nprint(np.ascontiguousarray(d['node_feat']).tobytes().hex())\n");
   while (!hex.empty() && (hex.back() == '\n')) hex.pop_back();
   EXPECT_EQ(test::hex_of(r.read("node_feat")), hex);
-  std::string cf = test::run_python("import numpy as np\nd = np.load('" + p +
-                                    "')\nprint(d['node_config_feat'][40000:40010].tobytes().hex())\n");
+  std::string cf =
+      test::run_python("import numpy as np\nd = np.load('" + p +
+                       "')\nprint(d['node_config_feat'][40000:40010].tobytes().hex())\n");
   while (!cf.empty() && (cf.back() == '\n')) cf.pop_back();
   EXPECT_EQ(test::hex_of(r.read_rows("node_config_feat", 40000, 40010)), cf);
 }

@@ -29,7 +29,8 @@ Toy make_toy(int64_t N, int64_t NC, uint32_t seed) {
   t.feat.resize(static_cast<size_t>(N * 140));
   for (int64_t i = 0; i < N; ++i) {
     for (int c = 0; c < 134; ++c) t.feat[i * 140 + c] = nd(rng);
-    for (int c = 134; c < 140; ++c) t.feat[i * 140 + c] = c - 134 < 3 ? static_cast<float>(2 - (c - 134)) : -1.f;
+    for (int c = 134; c < 140; ++c)
+      t.feat[i * 140 + c] = c - 134 < 3 ? static_cast<float>(2 - (c - 134)) : -1.f;
   }
   for (int64_t i = 0; i < N; ++i) t.op.push_back(static_cast<uint8_t>(rng() % 121));
   for (int64_t u = 1; u < N; ++u) {
@@ -67,7 +68,8 @@ void check_gradient(const std::function<torch::Tensor(const torch::Tensor&)>& f,
     auto xp = flat.clone(), xm = flat.clone();
     xp[i] += h;
     xm[i] -= h;
-    double num = (f(xp.view(x.sizes())).item<double>() - f(xm.view(x.sizes())).item<double>()) / (2 * h);
+    double num =
+        (f(xp.view(x.sizes())).item<double>() - f(xm.view(x.sizes())).item<double>()) / (2 * h);
     EXPECT_NEAR(g.view(-1)[i].item<double>(), num, tol) << "element " << i;
   }
 }
@@ -115,9 +117,9 @@ TEST(Layers, MeanAggregationMatchesHandComputationAndGradient) {
   GraphTensors g = make_graph_tensors(feat, op, edges, {2}, torch::kCPU);
   auto x = torch::arange(8, torch::kFloat32).view({4, 1, 2});
   auto y = aggregate(g.adj_mean, x);
-  EXPECT_TRUE(torch::equal(y[0][0], x[2][0]));                          // only user 2
-  EXPECT_TRUE(torch::allclose(y[1][0], (x[2][0] + x[3][0]) / 2));        // mean of 2 and 3
-  EXPECT_TRUE(torch::equal(y[2][0], torch::zeros({2})));                 // no users
+  EXPECT_TRUE(torch::equal(y[0][0], x[2][0]));                     // only user 2
+  EXPECT_TRUE(torch::allclose(y[1][0], (x[2][0] + x[3][0]) / 2));  // mean of 2 and 3
+  EXPECT_TRUE(torch::equal(y[2][0], torch::zeros({2})));           // no users
   auto adj = g.adj_mean.to(torch::kFloat64);
   auto w = torch::randn({4, 1, 2}, torch::kFloat64);
   check_gradient([&](const torch::Tensor& v) { return (aggregate(adj, v) * w).sum(); },
@@ -172,7 +174,8 @@ TEST_P(Models, ShapesAndConfigurationEquivariance) {
   EXPECT_TRUE(torch::isfinite(s).all().item<bool>());
   // Permuting the slate permutes the scores (with or without cross-attention).
   auto perm = torch::tensor({5, 2, 0, 1, 4, 3});
-  EXPECT_TRUE(torch::allclose(m->forward(g, cfg.index_select(0, perm)), s.index_select(0, perm), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(m->forward(g, cfg.index_select(0, perm)), s.index_select(0, perm),
+                              1e-5, 1e-5));
   // Without cross-attention a configuration's score does not depend on its slate companions.
   auto single = m->forward(g, cfg.slice(0, 2, 3));
   if (!attn) EXPECT_NEAR(single.item<float>(), s[2].item<float>(), 1e-5);
@@ -217,9 +220,11 @@ TEST(Models, SplitFirstLinearEqualsLinearOverConcatenation) {
   auto full_cfg = torch::zeros({4, 12, 18}, torch::kLong);
   full_cfg.index_copy_(1, g.config_pos, cfg);
   auto stat = torch::cat({g.node_num, emb.index_select(0, g.m2m.view(-1)).view({12, -1}),
-                          op.index_select(0, g.opcode)}, 1);
+                          op.index_select(0, g.opcode)},
+                         1);
   auto inp = torch::cat({stat.unsqueeze(0).expand({4, 12, stat.size(1)}),
-                         emb.index_select(0, full_cfg.view(-1)).view({4, 12, -1})}, 2);
+                         emb.index_select(0, full_cfg.view(-1)).view({4, 12, -1})},
+                        2);
   auto h = torch::matmul(inp, W.t()) + b;  // [S, N, 8]
   h = h.transpose(0, 1);                   // [N, S, 8]
   auto gate = params["dense_gate0.fc2.weight"];
@@ -230,8 +235,13 @@ TEST(Models, SplitFirstLinearEqualsLinearOverConcatenation) {
   torch::NoGradGuard ng;
   auto h_node = torch::matmul(stat, params["in_static.weight"].t()) + b;
   auto c0 = torch::matmul(emb[0].repeat({18}), params["in_config.weight"].t());
-  auto delta = torch::matmul(emb.index_select(0, cfg.view(-1)).view({4, 3, -1}), params["in_config.weight"].t()) - c0;
-  auto x = (h_node + c0).unsqueeze(1).repeat({1, 4, 1}).index_add(0, g.config_pos, delta.transpose(0, 1));
+  auto delta = torch::matmul(emb.index_select(0, cfg.view(-1)).view({4, 3, -1}),
+                             params["in_config.weight"].t()) -
+               c0;
+  auto x = (h_node + c0)
+               .unsqueeze(1)
+               .repeat({1, 4, 1})
+               .index_add(0, g.config_pos, delta.transpose(0, 1));
   EXPECT_TRUE(torch::allclose(instance_norm_nodes(x), expect_first, 1e-4, 1e-4));
 }
 

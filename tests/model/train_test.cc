@@ -157,7 +157,8 @@ TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   r.num_edges = p.num_edges();
   r.node_config_ids.clear();
   for (int64_t pos : p.config_pos) r.node_config_ids.push_back(pos);
-  GraphInput restricted = graph_input_from_layout(std::make_shared<const LayoutGraph>(r), false, true, norm, torch::kCPU);
+  GraphInput restricted = graph_input_from_layout(std::make_shared<const LayoutGraph>(r), false,
+                                                  true, norm, torch::kCPU);
   torch::manual_seed(0);
   for (bool attn : {false, true}) {
     ModelConfig c = ModelConfig::preset("tgraph", attn);
@@ -206,7 +207,8 @@ TEST(RankerApi, RanksAFileLikeTheScoringPath) {
   std::vector<int64_t> sorted = k.order;
   std::sort(sorted.begin(), sorted.end());
   for (int64_t i = 0; i < 48; ++i) EXPECT_EQ(sorted[i], i);
-  for (size_t i = 1; i < k.order.size(); ++i) EXPECT_LE(k.scores[k.order[i - 1]], k.scores[k.order[i]]);
+  for (size_t i = 1; i < k.order.size(); ++i)
+    EXPECT_LE(k.scores[k.order[i - 1]], k.scores[k.order[i]]);
   // Same scores as the packed path used by evaluate/predict.
   LoadedModel lm = load_layout_model(r.best_model, torch::kCPU);
   auto inputs = inputs_for_split(lm.file, o.data_root, parse_collection(o.collection), "valid",

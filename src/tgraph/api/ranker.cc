@@ -39,7 +39,8 @@ Ranker Ranker::load(const std::string& model_path, const RankerOptions& opt) {
 
 Ranking Ranker::rank(const LayoutGraph& g) const {
   auto shared = std::make_shared<const LayoutGraph>(g);
-  GraphInput in = graph_input_from_layout(shared, impl_->prune, impl_->repad, impl_->norm, impl_->ctx.device);
+  GraphInput in =
+      graph_input_from_layout(shared, impl_->prune, impl_->repad, impl_->norm, impl_->ctx.device);
   Ranking r;
   r.graph = g.stem;
   r.scores = score_all_configs(*impl_->lm.model, in, impl_->opt.slate, impl_->opt.seed);
@@ -47,9 +48,15 @@ Ranking Ranker::rank(const LayoutGraph& g) const {
   return r;
 }
 
-Ranking Ranker::rank_file(const std::string& npz_path) const { return rank(load_layout(npz_path)); }
+Ranking Ranker::rank_file(const std::string& npz_path) const {
+  return rank(load_layout(npz_path));
+}
 
-std::string Ranker::model_name() const { return impl_->lm.file.config.name; }
-std::string Ranker::trained_on() const { return impl_->lm.file.training.value("collection", ""); }
+std::string Ranker::model_name() const {
+  return impl_->lm.file.config.name;
+}
+std::string Ranker::trained_on() const {
+  return impl_->lm.file.training.value("collection", "");
+}
 
 }  // namespace tgraph

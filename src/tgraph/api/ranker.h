@@ -26,9 +26,9 @@ struct RankerOptions {
 };
 
 struct Ranking {
-  std::string graph;            // stem of the graph
-  std::vector<double> scores;   // [C] model score per configuration (higher = predicted slower)
-  std::vector<int64_t> order;   // [C] configuration indices, fastest first
+  std::string graph;           // stem of the graph
+  std::vector<double> scores;  // [C] model score per configuration (higher = predicted slower)
+  std::vector<int64_t> order;  // [C] configuration indices, fastest first
 };
 
 class Ranker {
@@ -43,8 +43,8 @@ class Ranker {
   // An in-memory layout graph (node_config_feat loaded).
   Ranking rank(const LayoutGraph& g) const;
 
-  std::string model_name() const;      // "tgraph" | "baseline"
-  std::string trained_on() const;      // training collection, e.g. "layout:xla:random"
+  std::string model_name() const;  // "tgraph" | "baseline"
+  std::string trained_on() const;  // training collection, e.g. "layout:xla:random"
 
  private:
   struct Impl;

@@ -45,7 +45,8 @@ int64_t count_duplicate_rows(const std::string& path, const std::string& key) {
   const int64_t rows = h.shape.empty() ? 0 : h.shape[0];
   if (rows == 0) return 0;
   const uint64_t row_bytes = h.data_bytes() / static_cast<uint64_t>(rows);
-  const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>((16u << 20) / std::max<uint64_t>(row_bytes, 1)));
+  const int64_t chunk =
+      std::max<int64_t>(1, static_cast<int64_t>((16u << 20) / std::max<uint64_t>(row_bytes, 1)));
   std::unordered_set<RowHash, RowHashHasher> seen;
   seen.reserve(static_cast<size_t>(rows));
   int64_t dups = 0;
@@ -96,10 +97,14 @@ void infer_collection(const std::string& path, GraphSummary* s) {
 
 std::string human(int64_t v) {
   std::ostringstream o;
-  if (v >= 1000000000) o << std::fixed << std::setprecision(2) << v / 1e9 << "G";
-  else if (v >= 1000000) o << std::fixed << std::setprecision(2) << v / 1e6 << "M";
-  else if (v >= 10000) o << std::fixed << std::setprecision(1) << v / 1e3 << "k";
-  else o << v;
+  if (v >= 1000000000)
+    o << std::fixed << std::setprecision(2) << v / 1e9 << "G";
+  else if (v >= 1000000)
+    o << std::fixed << std::setprecision(2) << v / 1e6 << "M";
+  else if (v >= 10000)
+    o << std::fixed << std::setprecision(1) << v / 1e3 << "k";
+  else
+    o << v;
   return o.str();
 }
 
@@ -265,8 +270,8 @@ std::string format_dir_table(const std::vector<DirSummary>& dirs) {
   int64_t files = 0, errors = 0;
   for (const auto& d : dirs) {
     std::string coll = d.collection.empty() ? d.dir : d.collection;
-    o << std::left << std::setw(22) << coll << std::setw(7) << d.split << std::right
-      << std::setw(6) << d.files << std::setw(9) << d.labelled << std::setw(18)
+    o << std::left << std::setw(22) << coll << std::setw(7) << d.split << std::right << std::setw(6)
+      << d.files << std::setw(9) << d.labelled << std::setw(18)
       << (human(d.nodes_min) + "/" + human(d.nodes_median) + "/" + human(d.nodes_max))
       << std::setw(22)
       << (human(d.configs_min) + "/" + human(d.configs_median) + "/" + human(d.configs_max))

@@ -12,17 +12,18 @@ namespace tgraph {
 struct GraphSummary {
   std::string path;
   std::string stem;
-  std::string kind;        // "layout" | "tile"
-  std::string collection;  // "layout:xla:random" when the path follows the TpuGraphs layout, else ""
-  std::string split;       // "train" | "valid" | "test" | ""
+  std::string kind;  // "layout" | "tile"
+  std::string
+      collection;     // "layout:xla:random" when the path follows the TpuGraphs layout, else ""
+  std::string split;  // "train" | "valid" | "test" | ""
   int64_t num_nodes = 0, num_edges = 0;
   int64_t num_config_nodes = -1;  // layout only
   int64_t num_configs = 0;
   bool labelled = false;
   int64_t runtime_min = 0, runtime_median = 0, runtime_max = 0;  // 0 when unlabelled
-  int64_t duplicate_configs = 0;  // configurations whose features equal an earlier one
+  int64_t duplicate_configs = 0;         // configurations whose features equal an earlier one
   bool edges_user_after_operand = true;  // every edge has user > operand
-  std::string error;  // non-empty: the file failed to load (one-line message)
+  std::string error;                     // non-empty: the file failed to load (one-line message)
 };
 
 // Loads and validates one file; throws tgraph::Error for an invalid file.

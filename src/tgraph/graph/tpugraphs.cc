@@ -91,7 +91,9 @@ class Validator {
   NpzReader npz_;
 };
 
-std::string stem_of(const std::string& path) { return fs::path(path).stem().string(); }
+std::string stem_of(const std::string& path) {
+  return fs::path(path).stem().string();
+}
 
 void load_base(Validator& v, GraphBase* g) {
   g->path = v.path();
@@ -155,8 +157,9 @@ void check_layout_config_values(Validator& v, const float* p, size_t n,
   for (size_t i = 0; i < n; ++i) {
     float x = p[i];
     if (!(x >= -1.f && x <= 5.f) || x != std::floor(x))
-      v.fail("node_config_feat", "integral layout values in [-1, 5]",
-             TG_STR(x << " at " << Validator::index_str(shape, first_flat + static_cast<int64_t>(i))));
+      v.fail(
+          "node_config_feat", "integral layout values in [-1, 5]",
+          TG_STR(x << " at " << Validator::index_str(shape, first_flat + static_cast<int64_t>(i))));
   }
 }
 
@@ -188,11 +191,11 @@ LayoutGraph load_layout(const std::string& path, const LoadOptions& opt) {
   load_runtime(v, &g, C, "node_config_feat");
 
   if (opt.load_config_feat) {
-    g.node_config_feat = v.floats("node_config_feat", {C, NC, kLayoutConfigDim},
-                                  "(C, NC, 18)", nullptr);
+    g.node_config_feat =
+        v.floats("node_config_feat", {C, NC, kLayoutConfigDim}, "(C, NC, 18)", nullptr);
     if (opt.validate_config_values)
-      check_layout_config_values(v, g.node_config_feat.data(), g.node_config_feat.size(),
-                                 ch.shape, 0);
+      check_layout_config_values(v, g.node_config_feat.data(), g.node_config_feat.size(), ch.shape,
+                                 0);
     g.config_feat_loaded = true;
   } else if (opt.validate_config_values) {
     const int64_t row = NC * kLayoutConfigDim;
@@ -213,8 +216,10 @@ LayoutGraph load_layout(const std::string& path, const LoadOptions& opt) {
     g.node_splits = v.ints("node_splits", {1, -1}, "(1, S)", nullptr);
   const auto& s = g.node_splits;
   if (s.size() < 2 || s.front() != 0 || s.back() != N)
-    v.fail("node_splits", TG_STR("boundaries starting at 0 and ending at N = " << N),
-           TG_STR(s.size() << " values" << (s.empty() ? "" : TG_STR(" from " << s.front() << " to " << s.back()))));
+    v.fail(
+        "node_splits", TG_STR("boundaries starting at 0 and ending at N = " << N),
+        TG_STR(s.size() << " values"
+                        << (s.empty() ? "" : TG_STR(" from " << s.front() << " to " << s.back()))));
   for (size_t i = 1; i < s.size(); ++i)
     if (s[i] < s[i - 1])
       v.fail("node_splits", "non-decreasing boundaries",
@@ -296,7 +301,8 @@ std::vector<Collection> all_collections() {
 
 std::vector<std::string> list_graph_files(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw_error(dir, "", "a directory of .npz files", "not a directory");
+  if (!fs::is_directory(dir, ec))
+    throw_error(dir, "", "a directory of .npz files", "not a directory");
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".npz") out.push_back(e.path().string());

@@ -20,16 +20,16 @@ enum class Kind { kLayout, kTile };
 
 // Common graph part of both file kinds.
 struct GraphBase {
-  std::string path;                 // file it came from
-  std::string stem;                 // file name without .npz (the graph id in submissions)
-  int64_t num_nodes = 0;            // N
-  int64_t num_edges = 0;            // E
-  std::vector<float> node_feat;     // [N, 140]
-  std::vector<uint8_t> node_opcode; // [N]
-  std::vector<int64_t> edge_index;  // [E, 2] rows (user, operand): user consumes operand's output
+  std::string path;                  // file it came from
+  std::string stem;                  // file name without .npz (the graph id in submissions)
+  int64_t num_nodes = 0;             // N
+  int64_t num_edges = 0;             // E
+  std::vector<float> node_feat;      // [N, 140]
+  std::vector<uint8_t> node_opcode;  // [N]
+  std::vector<int64_t> edge_index;   // [E, 2] rows (user, operand): user consumes operand's output
   std::vector<int64_t> config_runtime;  // [C] ns; all 0 in unlabelled (test) files
-  int64_t num_configs = 0;          // C
-  bool labelled = false;            // any runtime > 0
+  int64_t num_configs = 0;              // C
+  bool labelled = false;                // any runtime > 0
 };
 
 struct LayoutGraph : GraphBase {
@@ -45,8 +45,8 @@ struct LayoutGraph : GraphBase {
 };
 
 struct TileGraph : GraphBase {
-  std::vector<float> config_feat;                  // [C, 24]
-  std::vector<int64_t> config_runtime_normalizers; // [C]
+  std::vector<float> config_feat;                   // [C, 24]
+  std::vector<int64_t> config_runtime_normalizers;  // [C]
 };
 
 struct LoadOptions {
@@ -65,9 +65,9 @@ Kind detect_kind(const std::string& path);
 // A collection such as "layout:xla:random" or "tile:xla" and its directory under an npz root.
 struct Collection {
   Kind kind = Kind::kLayout;
-  std::string source;  // xla | nlp
-  std::string search;  // random | default (layout only)
-  std::string name() const;                               // "layout:xla:random"
+  std::string source;        // xla | nlp
+  std::string search;        // random | default (layout only)
+  std::string name() const;  // "layout:xla:random"
   std::string dir(const std::string& npz_root, const std::string& split) const;
 };
 Collection parse_collection(const std::string& spec);  // throws tgraph::Error on a bad spec

@@ -173,10 +173,18 @@ class DictParser {
 
 }  // namespace
 
-const char* dtype_descr(DType t) { return row_of(t).descr; }
-size_t dtype_size(DType t) { return row_of(t).size; }
-bool dtype_is_float(DType t) { return t == DType::kF32 || t == DType::kF64; }
-bool dtype_is_integer(DType t) { return !dtype_is_float(t) && t != DType::kBool; }
+const char* dtype_descr(DType t) {
+  return row_of(t).descr;
+}
+size_t dtype_size(DType t) {
+  return row_of(t).size;
+}
+bool dtype_is_float(DType t) {
+  return t == DType::kF32 || t == DType::kF64;
+}
+bool dtype_is_integer(DType t) {
+  return !dtype_is_float(t) && t != DType::kBool;
+}
 
 std::string shape_to_string(const std::vector<int64_t>& shape) {
   std::string s = "(";
@@ -204,7 +212,9 @@ uint64_t NpyHeader::data_bytes() const {
   return static_cast<uint64_t>(n);
 }
 
-std::string NpyHeader::shape_str() const { return shape_to_string(shape); }
+std::string NpyHeader::shape_str() const {
+  return shape_to_string(shape);
+}
 
 bool parse_npy_header(const uint8_t* b, size_t avail, const std::string& source, NpyHeader* out,
                       size_t* need) {
@@ -279,7 +289,8 @@ std::string format_npy_header(DType dtype, const std::vector<int64_t>& shape, bo
   return h;
 }
 
-NdArray::NdArray(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
+NdArray::NdArray(DType dtype, std::vector<int64_t> shape)
+    : dtype_(dtype), shape_(std::move(shape)) {
   int64_t n = numel();
   TG_CHECK(n >= 0, "negative shape");
   data_.assign(static_cast<size_t>(n) * dtype_size(dtype_), 0);
@@ -328,25 +339,47 @@ std::vector<T> NdArray::to_vector() const {
   std::vector<T> out(n);
   const uint8_t* s = data_.data();
   switch (dtype_) {
-    case DType::kBool: convert_copy<uint8_t>(s, n, out.data()); break;
-    case DType::kI8: convert_copy<int8_t>(s, n, out.data()); break;
-    case DType::kU8: convert_copy<uint8_t>(s, n, out.data()); break;
-    case DType::kI16: convert_copy<int16_t>(s, n, out.data()); break;
-    case DType::kU16: convert_copy<uint16_t>(s, n, out.data()); break;
-    case DType::kI32: convert_copy<int32_t>(s, n, out.data()); break;
-    case DType::kU32: convert_copy<uint32_t>(s, n, out.data()); break;
-    case DType::kI64: convert_copy<int64_t>(s, n, out.data()); break;
-    case DType::kU64: convert_copy<uint64_t>(s, n, out.data()); break;
-    case DType::kF32: convert_copy<float>(s, n, out.data()); break;
-    case DType::kF64: convert_copy<double>(s, n, out.data()); break;
+    case DType::kBool:
+      convert_copy<uint8_t>(s, n, out.data());
+      break;
+    case DType::kI8:
+      convert_copy<int8_t>(s, n, out.data());
+      break;
+    case DType::kU8:
+      convert_copy<uint8_t>(s, n, out.data());
+      break;
+    case DType::kI16:
+      convert_copy<int16_t>(s, n, out.data());
+      break;
+    case DType::kU16:
+      convert_copy<uint16_t>(s, n, out.data());
+      break;
+    case DType::kI32:
+      convert_copy<int32_t>(s, n, out.data());
+      break;
+    case DType::kU32:
+      convert_copy<uint32_t>(s, n, out.data());
+      break;
+    case DType::kI64:
+      convert_copy<int64_t>(s, n, out.data());
+      break;
+    case DType::kU64:
+      convert_copy<uint64_t>(s, n, out.data());
+      break;
+    case DType::kF32:
+      convert_copy<float>(s, n, out.data());
+      break;
+    case DType::kF64:
+      convert_copy<double>(s, n, out.data());
+      break;
   }
   return out;
 }
 
-#define TG_INSTANTIATE(T)                                                              \
+#define TG_INSTANTIATE(T)                                                                \
   template NdArray NdArray::from_vector<T>(const std::vector<T>&, std::vector<int64_t>); \
-  template T* NdArray::data<T>();                                                      \
-  template const T* NdArray::data<T>() const;                                          \
+  template T* NdArray::data<T>();                                                        \
+  template const T* NdArray::data<T>() const;                                            \
   template std::vector<T> NdArray::to_vector<T>() const;
 TG_INSTANTIATE(int8_t)
 TG_INSTANTIATE(uint8_t)
@@ -407,7 +440,8 @@ NdArray read_npy_file(const std::string& path) {
   NpyHeader h;
   size_t need = 0;
   if (!parse_npy_header(b, bytes.size(), path, &h, &need))
-    throw_error(path, "npy header", TG_STR(need << " bytes"), TG_STR(bytes.size() << " bytes in the file"));
+    throw_error(path, "npy header", TG_STR(need << " bytes"),
+                TG_STR(bytes.size() << " bytes in the file"));
   uint64_t nb = h.data_bytes();
   if (nb != bytes.size() - h.data_offset)
     throw_error(path, "npy data",
@@ -426,7 +460,8 @@ void write_npy_file(const std::string& path, const NdArray& a) {
   AtomicFile out(path);
   std::string h = format_npy_header(a.dtype(), a.shape());
   out.stream().write(h.data(), static_cast<std::streamsize>(h.size()));
-  out.stream().write(reinterpret_cast<const char*>(a.raw()), static_cast<std::streamsize>(a.nbytes()));
+  out.stream().write(reinterpret_cast<const char*>(a.raw()),
+                     static_cast<std::streamsize>(a.nbytes()));
   out.commit();
 }
 

@@ -22,35 +22,65 @@ bool dtype_is_integer(DType t);  // bool is not an integer here
 
 template <typename T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<int8_t>() { return DType::kI8; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::kU8; }
-template <> constexpr DType dtype_of<int16_t>() { return DType::kI16; }
-template <> constexpr DType dtype_of<uint16_t>() { return DType::kU16; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::kI32; }
-template <> constexpr DType dtype_of<uint32_t>() { return DType::kU32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::kI64; }
-template <> constexpr DType dtype_of<uint64_t>() { return DType::kU64; }
-template <> constexpr DType dtype_of<float>() { return DType::kF32; }
-template <> constexpr DType dtype_of<double>() { return DType::kF64; }
+template <>
+constexpr DType dtype_of<int8_t>() {
+  return DType::kI8;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::kU8;
+}
+template <>
+constexpr DType dtype_of<int16_t>() {
+  return DType::kI16;
+}
+template <>
+constexpr DType dtype_of<uint16_t>() {
+  return DType::kU16;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::kI32;
+}
+template <>
+constexpr DType dtype_of<uint32_t>() {
+  return DType::kU32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::kI64;
+}
+template <>
+constexpr DType dtype_of<uint64_t>() {
+  return DType::kU64;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::kF32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::kF64;
+}
 
 struct NpyHeader {
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   bool fortran_order = false;
-  bool byte_swap = false;   // stored big-endian; readers swap to native
+  bool byte_swap = false;  // stored big-endian; readers swap to native
   int major_version = 1;
-  size_t data_offset = 0;   // bytes from the start of the .npy to the first element
+  size_t data_offset = 0;  // bytes from the start of the .npy to the first element
 
-  int64_t numel() const;                 // product of shape (1 for a 0-d array)
-  uint64_t data_bytes() const;           // numel * itemsize, overflow-checked
-  std::string shape_str() const;         // "(372, 140)" like numpy
+  int64_t numel() const;          // product of shape (1 for a 0-d array)
+  uint64_t data_bytes() const;    // numel * itemsize, overflow-checked
+  std::string shape_str() const;  // "(372, 140)" like numpy
 };
 
 // Parses the header at the start of `bytes` (avail bytes available). `source` names the file/member
 // for error messages. If the buffer is too short to hold the declared header, sets *need to the
 // number of bytes required and returns false; otherwise returns true or throws tgraph::Error.
-bool parse_npy_header(const uint8_t* bytes, size_t avail, const std::string& source,
-                      NpyHeader* out, size_t* need);
+bool parse_npy_header(const uint8_t* bytes, size_t avail, const std::string& source, NpyHeader* out,
+                      size_t* need);
 
 // The full header block (magic .. padding .. '\n'), version 1.0 unless the dict needs 2.0;
 // its length is a multiple of 64 like numpy's.

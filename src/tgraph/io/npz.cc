@@ -19,19 +19,31 @@ constexpr uint64_t kMaxDeflateRatio = 1032;
 
 std::string zip_error_text(int code) {
   switch (code) {
-    case ZIP_ER_CRC: return "CRC-32 mismatch (corrupt data)";
-    case ZIP_ER_NOZIP: return "not a ZIP archive (no end-of-central-directory record)";
-    case ZIP_ER_INCONS: return "inconsistent ZIP archive (truncated or corrupt)";
-    case ZIP_ER_EOF: return "premature end of file (truncated archive)";
+    case ZIP_ER_CRC:
+      return "CRC-32 mismatch (corrupt data)";
+    case ZIP_ER_NOZIP:
+      return "not a ZIP archive (no end-of-central-directory record)";
+    case ZIP_ER_INCONS:
+      return "inconsistent ZIP archive (truncated or corrupt)";
+    case ZIP_ER_EOF:
+      return "premature end of file (truncated archive)";
     case ZIP_ER_ZLIB:
-    case ZIP_ER_COMPRESSED_DATA: return "invalid deflate data (corrupt or truncated)";
-    case ZIP_ER_COMPNOTSUPP: return "unsupported compression method";
-    case ZIP_ER_ENCRNOTSUPP: return "encrypted member (not supported)";
-    case ZIP_ER_MULTIDISK: return "multi-disk archive (not supported)";
-    case ZIP_ER_OPEN: return "cannot open file";
-    case ZIP_ER_READ: return "read error (truncated archive?)";
-    case ZIP_ER_SEEK: return "seek error (truncated archive?)";
-    case ZIP_ER_MEMORY: return "out of memory";
+    case ZIP_ER_COMPRESSED_DATA:
+      return "invalid deflate data (corrupt or truncated)";
+    case ZIP_ER_COMPNOTSUPP:
+      return "unsupported compression method";
+    case ZIP_ER_ENCRNOTSUPP:
+      return "encrypted member (not supported)";
+    case ZIP_ER_MULTIDISK:
+      return "multi-disk archive (not supported)";
+    case ZIP_ER_OPEN:
+      return "cannot open file";
+    case ZIP_ER_READ:
+      return "read error (truncated archive?)";
+    case ZIP_ER_SEEK:
+      return "seek error (truncated archive?)";
+    case ZIP_ER_MEMORY:
+      return "out of memory";
     default: {
       zip_error_t e;
       zip_error_init_with_code(&e, code);
@@ -69,7 +81,8 @@ class NpzReader::Stream {
     uint64_t got = 0;
     while (got < n) {
       zip_int64_t k = zip_fread(zf_, dst + got, n - got);
-      if (k < 0) throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
+      if (k < 0)
+        throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
       if (k == 0) break;
       got += static_cast<uint64_t>(k);
     }
@@ -100,7 +113,8 @@ class NpzReader::Stream {
   void finish() {
     uint8_t extra;
     zip_int64_t k = zip_fread(zf_, &extra, 1);
-    if (k < 0) throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
+    if (k < 0)
+      throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
     if (k > 0)
       throw_error(r_.path_, m_.key + ": npy data", "no bytes after the array data",
                   "trailing bytes (member larger than its npy header declares)");
@@ -123,12 +137,13 @@ class NpzReader::Stream {
     uint64_t nb = h.data_bytes();
     uint64_t avail = m_.size - h.data_offset;
     if (nb != avail)
-      throw_error(r_.path_, m_.key + ": npy data",
-                  TG_STR(nb << " data bytes for shape " << h.shape_str() << " "
-                            << dtype_descr(h.dtype)),
-                  TG_STR(avail << " bytes in the member"));
+      throw_error(
+          r_.path_, m_.key + ": npy data",
+          TG_STR(nb << " data bytes for shape " << h.shape_str() << " " << dtype_descr(h.dtype)),
+          TG_STR(avail << " bytes in the member"));
     // The header sits at the start of `buf`; anything after it was data we already consumed.
-    leftover_.assign(buf.begin() + static_cast<long>(h.data_offset), buf.begin() + static_cast<long>(have));
+    leftover_.assign(buf.begin() + static_cast<long>(h.data_offset),
+                     buf.begin() + static_cast<long>(have));
     return h;
   }
 
@@ -209,7 +224,9 @@ NpzReader::~NpzReader() {
   if (za_) zip_discard(za_);
 }
 
-std::string NpzReader::src(const std::string& key) const { return path_ + "[" + key + "]"; }
+std::string NpzReader::src(const std::string& key) const {
+  return path_ + "[" + key + "]";
+}
 
 std::vector<std::string> NpzReader::keys() const {
   std::vector<std::string> k;
@@ -259,10 +276,10 @@ NdArray NpzReader::read_rows(const std::string& key, int64_t begin, int64_t end)
   const NpzMemberInfo& m = member(key);
   Stream s(*this, m);
   NpyHeader h = s.read_header();
-  if (h.shape.empty()) throw_error(path_, key,  "at least one dimension", "a 0-d array");
+  if (h.shape.empty()) throw_error(path_, key, "at least one dimension", "a 0-d array");
   const int64_t rows = h.shape[0];
-  TG_CHECK(begin >= 0 && begin <= end && end <= rows, "row range [", begin, ", ", end,
-           ") outside ", rows, " rows of ", src(key));
+  TG_CHECK(begin >= 0 && begin <= end && end <= rows, "row range [", begin, ", ", end, ") outside ",
+           rows, " rows of ", src(key));
   std::vector<int64_t> out_shape = h.shape;
   out_shape[0] = end - begin;
   NdArray out(h.dtype, out_shape);
@@ -286,7 +303,7 @@ void NpzReader::for_each_rows(const std::string& key, int64_t chunk_rows,
   const NpzMemberInfo& m = member(key);
   Stream s(*this, m);
   NpyHeader h = s.read_header();
-  if (h.shape.empty()) throw_error(path_, key,  "at least one dimension", "a 0-d array");
+  if (h.shape.empty()) throw_error(path_, key, "at least one dimension", "a 0-d array");
   if (h.fortran_order && h.shape.size() > 1) {
     NdArray whole = read(key);
     const int64_t rows = h.shape[0];
@@ -306,7 +323,8 @@ void NpzReader::for_each_rows(const std::string& key, int64_t chunk_rows,
     sh[0] = std::min(chunk_rows, rows - r);
     NdArray c(h.dtype, sh);
     s.read_data(c.raw(), c.nbytes());
-    if (h.byte_swap) byte_swap_inplace(c.raw(), static_cast<size_t>(c.numel()), dtype_size(h.dtype));
+    if (h.byte_swap)
+      byte_swap_inplace(c.raw(), static_cast<size_t>(c.numel()), dtype_size(h.dtype));
     fn(c, r);
   }
   s.finish();
@@ -364,7 +382,8 @@ zip_int64_t member_source_cb(void* userdata, void* data, zip_uint64_t len, zip_s
       *c->pos += n;
       return static_cast<zip_int64_t>(n);
     }
-    case ZIP_SOURCE_CLOSE: return 0;
+    case ZIP_SOURCE_CLOSE:
+      return 0;
     case ZIP_SOURCE_STAT: {
       auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, nullptr);
       if (!st) return -1;
@@ -387,7 +406,8 @@ zip_int64_t member_source_cb(void* userdata, void* data, zip_uint64_t len, zip_s
     case ZIP_SOURCE_SUPPORTS:
       return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
                                             ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
-    default: return -1;
+    default:
+      return -1;
   }
 }
 
@@ -399,7 +419,9 @@ NpzWriter::NpzWriter(const std::string& path, int level) : path_(path), level_(l
 
 NpzWriter::~NpzWriter() = default;
 
-void NpzWriter::add(const std::string& key, const NdArray& a) { add(key, NdArray(a)); }
+void NpzWriter::add(const std::string& key, const NdArray& a) {
+  add(key, NdArray(a));
+}
 
 void NpzWriter::add(const std::string& key, NdArray&& a) {
   for (const auto& m : members_) TG_CHECK(m->key != key, "duplicate npz key ", key);

@@ -20,11 +20,11 @@ struct zip;
 namespace tgraph {
 
 struct NpzMemberInfo {
-  std::string key;          // member name without ".npy"
-  uint64_t index = 0;       // libzip index
-  uint64_t size = 0;        // uncompressed bytes (npy header + data)
-  uint64_t comp_size = 0;   // compressed bytes
-  bool deflated = false;    // false: stored
+  std::string key;         // member name without ".npy"
+  uint64_t index = 0;      // libzip index
+  uint64_t size = 0;       // uncompressed bytes (npy header + data)
+  uint64_t comp_size = 0;  // compressed bytes
+  bool deflated = false;   // false: stored
 };
 
 class NpzReader {

@@ -52,13 +52,17 @@ double measure_matmul_gflops(const RunContext& ctx, int64_t n, int reps) {
 }
 
 std::string init_torch(const RunContext& ctx) {
-  int threads = ctx.threads > 0 ? ctx.threads : static_cast<int>(std::thread::hardware_concurrency());
+  int threads =
+      ctx.threads > 0 ? ctx.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
   torch::set_num_threads(threads);
   torch::manual_seed(ctx.seed);
   if (ctx.device.is_cuda()) torch::cuda::manual_seed_all(ctx.seed);
   // Touch BLAS once so the library is mapped before we report it.
-  { torch::NoGradGuard ng; (void)torch::mm(torch::ones({2, 2}), torch::ones({2, 2})); }
+  {
+    torch::NoGradGuard ng;
+    (void)torch::mm(torch::ones({2, 2}), torch::ones({2, 2}));
+  }
   return TG_STR("device " << ctx.device << ", " << torch::get_num_threads() << " threads, BLAS "
                           << loaded_blas_library());
 }

@@ -10,7 +10,7 @@ namespace tgraph {
 
 struct RunContext {
   torch::Device device = torch::kCPU;
-  int threads = 0;     // intra-op threads; 0 = all cores
+  int threads = 0;  // intra-op threads; 0 = all cores
   uint64_t seed = 0;
 };
 

@@ -23,8 +23,10 @@ namespace {
 torch::Tensor sparse_matrix(const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
                             const std::vector<float>& vals, int64_t n) {
   auto li = torch::TensorOptions().dtype(torch::kLong);
-  auto r = torch::from_blob(const_cast<int64_t*>(rows.data()), {static_cast<int64_t>(rows.size())}, li);
-  auto c = torch::from_blob(const_cast<int64_t*>(cols.data()), {static_cast<int64_t>(cols.size())}, li);
+  auto r =
+      torch::from_blob(const_cast<int64_t*>(rows.data()), {static_cast<int64_t>(rows.size())}, li);
+  auto c =
+      torch::from_blob(const_cast<int64_t*>(cols.data()), {static_cast<int64_t>(cols.size())}, li);
   auto v = torch::from_blob(const_cast<float*>(vals.data()), {static_cast<int64_t>(vals.size())},
                             torch::kFloat32);
   return torch::sparse_coo_tensor(torch::stack({r, c}), v.clone(), {n, n}).coalesce();

@@ -18,8 +18,8 @@ struct GraphTensors {
   torch::Tensor m2m;         // [N, 6] long, minor_to_major value + 2 (in 1..7; -1 padding -> 1)
   torch::Tensor opcode;      // [N] long
   torch::Tensor config_pos;  // [NC] long: node index of each configurable node
-  torch::Tensor adj_mean;    // [N, N] sparse: row v averages the rows of v's users (operand <- users)
-  torch::Tensor adj_sym;     // [N, N] sparse: D^-1/2 (A + A^T + I) D^-1/2 (baseline GCN)
+  torch::Tensor adj_mean;  // [N, N] sparse: row v averages the rows of v's users (operand <- users)
+  torch::Tensor adj_sym;   // [N, N] sparse: D^-1/2 (A + A^T + I) D^-1/2 (baseline GCN)
 
   GraphTensors to(torch::Device d) const;
 };

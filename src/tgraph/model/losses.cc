@@ -9,7 +9,7 @@ namespace tgraph {
 torch::Tensor pairwise_hinge_loss(const torch::Tensor& s, const torch::Tensor& y, double margin) {
   auto yd = y.to(torch::kFloat64);
   auto slower = (yd.unsqueeze(1) > yd.unsqueeze(0)).to(s.dtype());  // [S, S]: 1 if y_i > y_j
-  auto diff = s.unsqueeze(1) - s.unsqueeze(0);                       // s_i - s_j
+  auto diff = s.unsqueeze(1) - s.unsqueeze(0);                      // s_i - s_j
   auto l = torch::relu(margin - diff) * slower;
   return l.sum() / slower.sum().clamp_min(1.0);
 }

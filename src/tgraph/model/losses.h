@@ -11,7 +11,7 @@ struct LossOptions {
   std::string name = "hinge";  // hinge | listmle | diffmat
   double margin = 1.0;         // hinge margin (diffmat uses diffmat_margin)
   double diffmat_margin = 0.1;
-  double mape_weight = 0.0;    // diffmat: weight of the MAPE term on runtime / slate minimum
+  double mape_weight = 0.0;  // diffmat: weight of the MAPE term on runtime / slate minimum
 };
 
 // mean over ordered pairs with y_i > y_j of max(0, margin - (s_i - s_j)). Pairs with equal

@@ -21,8 +21,10 @@ void put(std::ostream& o, T v) {
 
 std::map<std::string, torch::Tensor> module_tensors(const torch::nn::Module& m) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& p : m.named_parameters()) out[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  for (const auto& b : m.named_buffers()) out[b.key()] = b.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  for (const auto& p : m.named_parameters())
+    out[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  for (const auto& b : m.named_buffers())
+    out[b.key()] = b.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
   return out;
 }
 
@@ -62,8 +64,11 @@ void save_model_file(const std::string& path, const ModelFile& f) {
     TG_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous() && t.device().is_cpu(),
              "tensor ", name, " must be contiguous CPU float32");
     uint64_t nb = static_cast<uint64_t>(t.numel()) * 4;
-    h["tensors"].push_back({{"name", name}, {"dtype", "<f4"}, {"shape", t.sizes().vec()},
-                            {"offset", offset}, {"bytes", nb}});
+    h["tensors"].push_back({{"name", name},
+                            {"dtype", "<f4"},
+                            {"shape", t.sizes().vec()},
+                            {"offset", offset},
+                            {"bytes", nb}});
     offset += nb;
   }
   std::string header = h.dump();

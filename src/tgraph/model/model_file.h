@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "tgraph/model/models.h"
 
@@ -22,11 +22,11 @@ constexpr uint32_t kModelFormatVersion = 1;
 constexpr uint32_t kFeatureSchemaVersion = 1;
 
 struct ModelFile {
-  std::string task = "layout";      // layout | tile
+  std::string task = "layout";  // layout | tile
   ModelConfig config;
-  nlohmann::json normalizer;        // FeatureNormalizer::to_json()
-  nlohmann::json preprocessing;     // {"prune": bool, "repad": bool}
-  nlohmann::json training;          // collection, loss, steps, seconds, best validation, seed, ...
+  nlohmann::json normalizer;     // FeatureNormalizer::to_json()
+  nlohmann::json preprocessing;  // {"prune": bool, "repad": bool}
+  nlohmann::json training;       // collection, loss, steps, seconds, best validation, seed, ...
   std::map<std::string, torch::Tensor> tensors;  // named parameters and buffers
 };
 

@@ -41,7 +41,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     throw_error("model config", "", "all hyper-parameters of a tgraph model", e.what());
   }
   if (c.name != "tgraph" && c.name != "baseline" && c.name != "tile" && c.name != "tile-baseline")
-    throw_error("model config", "name", "tgraph | baseline | tile | tile-baseline", "'" + c.name + "'");
+    throw_error("model config", "name", "tgraph | baseline | tile | tile-baseline",
+                "'" + c.name + "'");
   if (c.hidden < 2 || c.hidden % 2 || c.dense_layers < 1 || c.graph_layers < 0 ||
       c.gate_bottleneck < 1 || c.opcode_dim < 1 || c.layout_emb_dim < 1)
     throw_error("model config", "", "positive sizes (even hidden, >= 1 dense layer)",
@@ -84,7 +85,8 @@ ModelConfig ModelConfig::preset(const std::string& name, bool cross_attention) {
     c.cross_attention = false;
     return c;
   }
-  throw_error("--model", "", "tgraph | tgraph-cpu | baseline | tile | tile-baseline", "'" + name + "'");
+  throw_error("--model", "", "tgraph | tgraph-cpu | baseline | tile | tile-baseline",
+              "'" + name + "'");
 }
 
 int64_t LayoutModelImpl::num_parameters() const {
@@ -146,16 +148,21 @@ class TGraphModel : public LayoutModelImpl {
     // The first Linear over concat(static, config) is split in two (exactly the same map): the
     // static part is computed once per node, not once per node and configuration.
     in_static_ = register_module("in_static", torch::nn::Linear(static_in, L));
-    in_config_ = register_module("in_config", torch::nn::Linear(torch::nn::LinearOptions(config_in, L).bias(false)));
+    in_config_ = register_module(
+        "in_config", torch::nn::Linear(torch::nn::LinearOptions(config_in, L).bias(false)));
     for (int i = 0; i < c.dense_layers; ++i) {
-      if (i > 0) dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
-      dense_gate_.push_back(register_module("dense_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
+      if (i > 0)
+        dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
+      dense_gate_.push_back(
+          register_module("dense_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
     }
     for (int i = 0; i < c.graph_layers; ++i) {
       sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
-      sage_r_.push_back(register_module("sage_r" + std::to_string(i),
-                                        torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
-      graph_gate_.push_back(register_module("graph_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
+      sage_r_.push_back(
+          register_module("sage_r" + std::to_string(i),
+                          torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
+      graph_gate_.push_back(
+          register_module("graph_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
     }
     const int blocks = c.dense_layers + c.graph_layers;
     if (c.cross_attention)
@@ -171,12 +178,13 @@ class TGraphModel : public LayoutModelImpl {
     const int64_t N = g.num_nodes, S = configs.size(0), NC = configs.size(1);
     TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
     // Static node part: [N, L].
-    auto stat = torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1);
+    auto stat =
+        torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1);
     auto h_node = in_static_(stat);
     // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector.
-    auto c0 = in_config_(layout_emb_->weight[0].repeat({18}));                    // [L]
-    auto delta = in_config_(layout_emb_(configs).view({S, NC, -1})) - c0;          // [S, NC, L]
-    auto x = (h_node + c0).unsqueeze(1).repeat({1, S, 1});                         // [N, S, L]
+    auto c0 = in_config_(layout_emb_->weight[0].repeat({18}));             // [L]
+    auto delta = in_config_(layout_emb_(configs).view({S, NC, -1})) - c0;  // [S, NC, L]
+    auto x = (h_node + c0).unsqueeze(1).repeat({1, S, 1});                 // [N, S, L]
     x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
     int block = 0;
     for (size_t i = 0; i < dense_gate_.size(); ++i) {
@@ -209,17 +217,19 @@ class TGraphModel : public LayoutModelImpl {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Baseline: the official TpuGraphs layout baseline's shape (opcode embedding 32, hidden 32, residual
-// GCN layers over the symmetrised adjacency, configuration features on the configurable nodes,
-// mean + sum readout, MLP head).
+// Baseline: the official TpuGraphs layout baseline's shape (opcode embedding 32, hidden 32,
+// residual GCN layers over the symmetrised adjacency, configuration features on the configurable
+// nodes, mean + sum readout, MLP head).
 
 class BaselineModel : public LayoutModelImpl {
  public:
   explicit BaselineModel(const ModelConfig& c) : cfg_(c) {
     const int H = c.hidden;
     opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
-    in_static_ = register_module("in_static", torch::nn::Linear(kNumericFeatures + 6 + c.opcode_dim, H));
-    in_config_ = register_module("in_config", torch::nn::Linear(torch::nn::LinearOptions(18, H).bias(false)));
+    in_static_ =
+        register_module("in_static", torch::nn::Linear(kNumericFeatures + 6 + c.opcode_dim, H));
+    in_config_ = register_module("in_config",
+                                 torch::nn::Linear(torch::nn::LinearOptions(18, H).bias(false)));
     for (int i = 0; i < c.graph_layers; ++i)
       gcn_.push_back(register_module("gcn" + std::to_string(i), torch::nn::Linear(H, H)));
     mlp1_ = register_module("mlp1", torch::nn::Linear(2 * H, H));
@@ -232,7 +242,7 @@ class BaselineModel : public LayoutModelImpl {
     // Raw layout values (-1..5) as numbers; non-configurable nodes get zeros.
     auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
     auto stat = in_static_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
-    auto cfg = in_config_((configs - kEmbedOffset).to(torch::kFloat32));                 // [S, NC, H]
+    auto cfg = in_config_((configs - kEmbedOffset).to(torch::kFloat32));              // [S, NC, H]
     auto x = stat.unsqueeze(1).repeat({1, S, 1}).index_add(0, g.config_pos, cfg.transpose(0, 1));
     x = torch::relu(x);
     for (auto& lin : gcn_) x = x + torch::relu(lin(aggregate(g.adj_sym, x)));

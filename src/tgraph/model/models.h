@@ -8,11 +8,11 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
+#include <nlohmann/json.hpp>
 
 #include "tgraph/model/graph_tensors.h"
 

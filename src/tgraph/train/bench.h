@@ -12,12 +12,12 @@
 namespace tgraph {
 
 struct BenchOptions {
-  std::string graph_path;       // a layout .npz
-  std::string model = "tgraph"; // preset name
+  std::string graph_path;        // a layout .npz
+  std::string model = "tgraph";  // preset name
   int cross_attention = 0;
-  int64_t slate = 64;           // training slate
-  int64_t infer_slate = 512;    // inference slate
-  int steps = 10;               // timed training steps (after 2 warm-up steps)
+  int64_t slate = 64;         // training slate
+  int64_t infer_slate = 512;  // inference slate
+  int steps = 10;             // timed training steps (after 2 warm-up steps)
   bool prune = true;
   RunContext ctx;
 };

@@ -33,7 +33,9 @@ GraphInput graph_input_from_pack(std::shared_ptr<const PackedGraph> pg,
   in.num_config_nodes = pg->num_config_nodes();
   in.runtimes = pg->config_runtime();
   in.labelled = pg->labelled();
-  in.read_configs = [pg](const std::vector<int64_t>& rows, int8_t* out) { pg->read_configs(rows, out); };
+  in.read_configs = [pg](const std::vector<int64_t>& rows, int8_t* out) {
+    pg->read_configs(rows, out);
+  };
   return in;
 }
 
@@ -57,7 +59,8 @@ GraphInput graph_input_from_layout(std::shared_ptr<const LayoutGraph> g, bool pr
     const int64_t row = g->num_config_nodes * kLayoutConfigDim;
     for (size_t i = 0; i < rows.size(); ++i) {
       const float* src = g->config_row(rows[i]);
-      for (int64_t k = 0; k < row; ++k) out[static_cast<int64_t>(i) * row + k] = static_cast<int8_t>(src[k]);
+      for (int64_t k = 0; k < row; ++k)
+        out[static_cast<int64_t>(i) * row + k] = static_cast<int8_t>(src[k]);
     }
   };
   return in;
@@ -132,12 +135,16 @@ EvalReport evaluate_graphs(LayoutModelImpl& model, const std::vector<GraphInput>
 
 nlohmann::json EvalReport::to_json() const {
   nlohmann::json j;
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto num = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
   j["mean_tau"] = num(mean.tau);
   j["mean_opa"] = num(mean.opa);
   j["graphs"] = nlohmann::json::array();
   for (const auto& g : graphs)
-    j["graphs"].push_back({{"graph", g.stem}, {"tau", num(g.metrics.tau)}, {"opa", num(g.metrics.opa)},
+    j["graphs"].push_back({{"graph", g.stem},
+                           {"tau", num(g.metrics.tau)},
+                           {"opa", num(g.metrics.opa)},
                            {"configs", g.metrics.n}});
   j["seconds"] = seconds;
   return j;
@@ -146,7 +153,8 @@ nlohmann::json EvalReport::to_json() const {
 std::string EvalReport::table() const {
   std::ostringstream o;
   o << std::left << std::setw(56) << "graph" << std::right << std::setw(9) << "configs"
-    << std::setw(9) << "tau" << std::setw(9) << "OPA" << "\n";
+    << std::setw(9) << "tau" << std::setw(9) << "OPA"
+    << "\n";
   o << std::fixed << std::setprecision(4);
   for (const auto& g : graphs) {
     std::string n = g.stem.size() > 55 ? g.stem.substr(0, 52) + "..." : g.stem;

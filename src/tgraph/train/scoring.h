@@ -1,5 +1,5 @@
-// Scoring graphs with a layout model: graph inputs from packed files or in-memory graphs, slate-wise
-// scoring of every configuration, evaluation (tau-b, OPA) and prediction (rankings).
+// Scoring graphs with a layout model: graph inputs from packed files or in-memory graphs,
+// slate-wise scoring of every configuration, evaluation (tau-b, OPA) and prediction (rankings).
 #pragma once
 
 #include <functional>
@@ -31,8 +31,8 @@ struct GraphInput {
 };
 
 // From a packed file (pruning/re-padding already applied at pack time).
-GraphInput graph_input_from_pack(std::shared_ptr<const PackedGraph> pg, const FeatureNormalizer& norm,
-                                 torch::Device device);
+GraphInput graph_input_from_pack(std::shared_ptr<const PackedGraph> pg,
+                                 const FeatureNormalizer& norm, torch::Device device);
 // From an in-memory layout graph (the C++ API and tests): prunes and re-pads as the model expects.
 GraphInput graph_input_from_layout(std::shared_ptr<const LayoutGraph> g, bool prune, bool repad,
                                    const FeatureNormalizer& norm, torch::Device device);

@@ -32,7 +32,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double signed_log1p(double x) { return x < 0 ? -std::log1p(-x) : std::log1p(x); }
+double signed_log1p(double x) {
+  return x < 0 ? -std::log1p(-x) : std::log1p(x);
+}
 
 // z-score of the 24 tile values after signed log1p (bounds and their products span 1..1e6).
 struct ConfigNorm {
@@ -42,7 +44,8 @@ struct ConfigNorm {
     double n = 0;
     for (const auto& k : ks)
       for (int64_t r = 0; r < k.num_configs; ++r, ++n)
-        for (int c = 0; c < kTileConfigDim; ++c) s[c] += signed_log1p(k.config_feat[r * kTileConfigDim + c]);
+        for (int c = 0; c < kTileConfigDim; ++c)
+          s[c] += signed_log1p(k.config_feat[r * kTileConfigDim + c]);
     mean.assign(kTileConfigDim, 0);
     std.assign(kTileConfigDim, 1);
     for (int c = 0; c < kTileConfigDim; ++c) mean[c] = static_cast<float>(s[c] / std::max(n, 1.0));
@@ -65,7 +68,9 @@ struct ConfigNorm {
     }
     return out;
   }
-  nlohmann::json to_json() const { return {{"transform", "signed_log1p"}, {"mean", mean}, {"std", std}}; }
+  nlohmann::json to_json() const {
+    return {{"transform", "signed_log1p"}, {"mean", mean}, {"std", std}};
+  }
   static ConfigNorm from_json(const nlohmann::json& j, const std::string& source) {
     ConfigNorm n;
     try {
@@ -128,15 +133,21 @@ class TileLateFusion : public TileModelImpl {
     const int H = c.hidden;
     layout_emb_ = register_module("layout_emb", torch::nn::Embedding(8, c.layout_emb_dim));
     opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
-    in_ = register_module("in", torch::nn::Linear(kNumericFeatures + 6 * c.layout_emb_dim + c.opcode_dim, H));
+    in_ = register_module(
+        "in", torch::nn::Linear(kNumericFeatures + 6 * c.layout_emb_dim + c.opcode_dim, H));
     for (int i = 0; i < c.dense_layers; ++i) {
-      if (i > 0) dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, H)));
-      dense_gate_.push_back(register_module("dense_gate" + std::to_string(i), ChannelGate(H, c.gate_bottleneck)));
+      if (i > 0)
+        dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, H)));
+      dense_gate_.push_back(
+          register_module("dense_gate" + std::to_string(i), ChannelGate(H, c.gate_bottleneck)));
     }
     for (int i = 0; i < c.graph_layers; ++i) {
       sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, H)));
-      sage_r_.push_back(register_module("sage_r" + std::to_string(i), torch::nn::Linear(torch::nn::LinearOptions(H, H).bias(false))));
-      graph_gate_.push_back(register_module("graph_gate" + std::to_string(i), ChannelGate(H, c.gate_bottleneck)));
+      sage_r_.push_back(
+          register_module("sage_r" + std::to_string(i),
+                          torch::nn::Linear(torch::nn::LinearOptions(H, H).bias(false))));
+      graph_gate_.push_back(
+          register_module("graph_gate" + std::to_string(i), ChannelGate(H, c.gate_bottleneck)));
     }
     cfg1_ = register_module("cfg1", torch::nn::Linear(kTileConfigDim, H));
     cfg2_ = register_module("cfg2", torch::nn::Linear(H, H));
@@ -147,8 +158,9 @@ class TileLateFusion : public TileModelImpl {
   }
   torch::Tensor forward(const GraphTensors& g, const torch::Tensor& cfg) override {
     const int64_t N = g.num_nodes;
-    auto x = in_(torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1))
-                 .unsqueeze(1);  // [N, 1, H]: the layout model's blocks with one "configuration"
+    auto x =
+        in_(torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1))
+            .unsqueeze(1);  // [N, 1, H]: the layout model's blocks with one "configuration"
     for (size_t i = 0; i < dense_gate_.size(); ++i) {
       if (i > 0) x = dense_[i - 1](x);
       x = torch::gelu(dense_gate_[i](instance_norm_nodes(x)));
@@ -159,14 +171,15 @@ class TileLateFusion : public TileModelImpl {
       x = dropout_(torch::gelu(y + x));
     }
     auto pooled = torch::cat({x.mean(0), std::get<0>(x.max(0))}, -1);           // [1, 2H]
-    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                         // [C, H]
-    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);    // [C, 3H]
+    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                       // [C, H]
+    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);  // [C, 3H]
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
 
  private:
   torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
-  torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr}, head2_{nullptr}, head3_{nullptr};
+  torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr}, head2_{nullptr},
+      head3_{nullptr};
   std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;
   std::vector<ChannelGate> dense_gate_, graph_gate_;
   torch::nn::Dropout dropout_{nullptr};
@@ -180,10 +193,13 @@ class TileEarlyJoin : public TileModelImpl {
     const int H = c.hidden;
     opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
     in_ = register_module("in", torch::nn::Linear(kNumericFeatures + 6 + c.opcode_dim, H));
-    in_cfg_ = register_module("in_cfg", torch::nn::Linear(torch::nn::LinearOptions(kTileConfigDim, H).bias(false)));
+    in_cfg_ = register_module(
+        "in_cfg", torch::nn::Linear(torch::nn::LinearOptions(kTileConfigDim, H).bias(false)));
     for (int i = 0; i < c.graph_layers; ++i) {
       sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, H)));
-      sage_r_.push_back(register_module("sage_r" + std::to_string(i), torch::nn::Linear(torch::nn::LinearOptions(H, H).bias(false))));
+      sage_r_.push_back(
+          register_module("sage_r" + std::to_string(i),
+                          torch::nn::Linear(torch::nn::LinearOptions(H, H).bias(false))));
     }
     mlp1_ = register_module("mlp1", torch::nn::Linear(H, H));
     mlp2_ = register_module("mlp2", torch::nn::Linear(H, 1));
@@ -191,7 +207,7 @@ class TileEarlyJoin : public TileModelImpl {
   torch::Tensor forward(const GraphTensors& g, const torch::Tensor& cfg) override {
     auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
     auto stat = in_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
-    auto x = torch::relu(stat.unsqueeze(1) + in_cfg_(cfg).unsqueeze(0));        // [N, C, H]
+    auto x = torch::relu(stat.unsqueeze(1) + in_cfg_(cfg).unsqueeze(0));       // [N, C, H]
     for (size_t i = 0; i < sage_l_.size(); ++i)
       x = torch::relu(sage_l_[i](aggregate(g.adj_mean, x)) + sage_r_[i](x));
     return mlp2_(torch::relu(mlp1_(x.mean(0)))).squeeze(-1);  // [C]
@@ -213,7 +229,8 @@ std::vector<TileGraph> load_split(const std::string& root, const std::string& sp
   std::vector<TileGraph> out;
   for (const auto& p : list_graph_files(parse_collection("tile:xla").dir(root, split)))
     out.push_back(load_tile(p));
-  if (out.empty()) throw_error(parse_collection("tile:xla").dir(root, split), "", "tile kernels", "none");
+  if (out.empty())
+    throw_error(parse_collection("tile:xla").dir(root, split), "", "tile kernels", "none");
   return out;
 }
 
@@ -267,14 +284,21 @@ double lr_factor(double p, double warmup) {
 }  // namespace
 
 nlohmann::json TileTrainResult::to_json() const {
-  return {{"best_score", best_score}, {"best_step", best_step}, {"steps", steps},
-          {"seconds", seconds}, {"kernels_per_second", kernels_per_second},
-          {"best_model", best_model}, {"last_model", last_model}};
+  return {{"best_score", best_score},
+          {"best_step", best_step},
+          {"steps", steps},
+          {"seconds", seconds},
+          {"kernels_per_second", kernels_per_second},
+          {"best_model", best_model},
+          {"last_model", last_model}};
 }
 
 nlohmann::json TileEvalReport::to_json() const {
-  nlohmann::json j = {{"mean_score", mean.score}, {"mean_err1", mean.err1}, {"mean_err5", mean.err5},
-                      {"mean_err10", mean.err10}, {"kernels", kernels.size()}};
+  nlohmann::json j = {{"mean_score", mean.score},
+                      {"mean_err1", mean.err1},
+                      {"mean_err5", mean.err5},
+                      {"mean_err10", mean.err10},
+                      {"kernels", kernels.size()}};
   return j;
 }
 
@@ -302,7 +326,8 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
     feats.push_back(t.node_feat);
     repad_minor_to_major(feats.back().data(), t.num_nodes);
   }
-  for (size_t i = 0; i < train_raw.size(); ++i) blocks.push_back({feats[i].data(), train_raw[i].num_nodes});
+  for (size_t i = 0; i < train_raw.size(); ++i)
+    blocks.push_back({feats[i].data(), train_raw[i].num_nodes});
   FeatureNormalizer nn = fit_normalizer_blocks(blocks);
   ConfigNorm cn;
   cn.fit(train_raw);
@@ -319,7 +344,8 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
   for (const auto& p : model->parameters()) params += p.numel();
   std::cerr << "model " << mc.name << " (" << params << " parameters, hidden " << mc.hidden << "), "
             << train.size() << " train / " << valid.size() << " valid kernels\n";
-  torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  torch::optim::AdamW optim(model->parameters(),
+                            torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   std::mt19937_64 rng(opt.ctx.seed);
 
   auto model_file = [&](const nlohmann::json& extra) {
@@ -328,9 +354,14 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
     f.config = mc;
     f.normalizer = nn.to_json();
     f.preprocessing = {{"repad", true}, {"config_norm", cn.to_json()}};
-    f.training = {{"collection", "tile:xla"}, {"loss", "hinge"}, {"kernels_per_step", opt.kernels_per_step},
-                  {"slate", opt.slate}, {"lr", opt.lr}, {"seed", opt.ctx.seed},
-                  {"train_kernels", train.size()}, {"valid_kernels", valid.size()}};
+    f.training = {{"collection", "tile:xla"},
+                  {"loss", "hinge"},
+                  {"kernels_per_step", opt.kernels_per_step},
+                  {"slate", opt.slate},
+                  {"lr", opt.lr},
+                  {"seed", opt.ctx.seed},
+                  {"train_kernels", train.size()},
+                  {"valid_kernels", valid.size()}};
     f.training.update(extra);
     f.tensors = module_tensors(*model);
     return f;
@@ -348,7 +379,9 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
   };
   const double eval_every_s = opt.eval_every_s > 0 ? opt.eval_every_s : opt.time_budget_s / 6;
   const int64_t eval_every_steps = opt.eval_every_steps > 0 ? opt.eval_every_steps
-                                   : (opt.steps > 0 && opt.time_budget_s <= 0) ? std::max<int64_t>(1, opt.steps / 6) : 0;
+                                   : (opt.steps > 0 && opt.time_budget_s <= 0)
+                                       ? std::max<int64_t>(1, opt.steps / 6)
+                                       : 0;
   TileTrainResult res;
   res.best_score = -1e9;
   double last_eval = 0, loss_ema = 0, train_s = 0;
@@ -360,11 +393,17 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
       res.best_score = r.mean.score;
       res.best_step = step;
       save_model_file((fs::path(opt.out_dir) / "best.tgm").string(),
-                      model_file({{"steps", step}, {"valid_score", r.mean.score}, {"valid_err1", r.mean.err1},
-                                  {"valid_err5", r.mean.err5}, {"valid_err10", r.mean.err10}}));
+                      model_file({{"steps", step},
+                                  {"valid_score", r.mean.score},
+                                  {"valid_err1", r.mean.err1},
+                                  {"valid_err5", r.mean.err5},
+                                  {"valid_err10", r.mean.err10}}));
     }
-    nlohmann::json j = {{"step", step}, {"seconds", elapsed()}, {"train_loss", loss_ema},
-                        {"valid", r.to_json()}, {"best", best}};
+    nlohmann::json j = {{"step", step},
+                        {"seconds", elapsed()},
+                        {"train_loss", loss_ema},
+                        {"valid", r.to_json()},
+                        {"best", best}};
     log << j.dump() << "\n" << std::flush;
     std::cerr << "eval step " << step << ": " << r.summary() << (best ? " (best)" : "") << "\n";
   };
@@ -375,7 +414,8 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
   while (progress() < 1.0) {
     auto ts = Clock::now();
     for (auto& group : optim.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(opt.lr * lr_factor(progress(), opt.warmup));
+      static_cast<torch::optim::AdamWOptions&>(group.options())
+          .lr(opt.lr * lr_factor(progress(), opt.warmup));
     optim.zero_grad();
     torch::Tensor total;
     for (int64_t b = 0; b < opt.kernels_per_step; ++b) {
@@ -391,7 +431,8 @@ TileTrainResult train_tile(const TileTrainOptions& opt) {
       std::vector<int64_t> rows(static_cast<size_t>(k.C));
       std::iota(rows.begin(), rows.end(), 0);
       std::shuffle(rows.begin(), rows.end(), rng);
-      if (static_cast<int64_t>(rows.size()) > opt.slate) rows.resize(static_cast<size_t>(opt.slate));
+      if (static_cast<int64_t>(rows.size()) > opt.slate)
+        rows.resize(static_cast<size_t>(opt.slate));
       auto idx = torch::tensor(rows, torch::kLong).to(opt.ctx.device);
       auto s = model->forward(k.g, k.cfg.index_select(0, idx));
       auto l = pairwise_hinge_loss(s, k.target.index_select(0, idx));
@@ -431,14 +472,16 @@ TileEvalReport evaluate_tile_model(const std::string& model_path, const std::str
   std::vector<Kernel> ks;
   for (const auto& g : load_split(data_root, split)) {
     if (!g.labelled)
-      throw_error(g.path, "config_runtime", "a labelled kernel (runtimes > 0) to compute metrics on",
+      throw_error(g.path, "config_runtime",
+                  "a labelled kernel (runtimes > 0) to compute metrics on",
                   "all zeros (unlabelled test data): use `tgraph predict` instead");
     ks.push_back(make_kernel(g, t.nn, t.cn, ctx.device));
   }
   return evaluate_kernels(*t.model, ks);
 }
 
-TileEvalReport evaluate_row_order_heuristic(const std::string& data_root, const std::string& split) {
+TileEvalReport evaluate_row_order_heuristic(const std::string& data_root,
+                                            const std::string& split) {
   TileEvalReport r;
   std::vector<TileMetrics> per;
   for (const auto& g : load_split(data_root, split)) {

@@ -15,18 +15,18 @@
 namespace tgraph {
 
 struct TileTrainOptions {
-  std::string data_root;            // TpuGraphs npz root
-  std::string out_dir;              // best.tgm, last.tgm, log.jsonl, summary.json
-  std::string model = "tile";       // tile (late fusion TGraph encoder) | tile-baseline (early join)
-  int hidden = 0;                   // 0: preset (tile 256, tile-baseline 64)
-  int64_t kernels_per_step = 8;     // kernels per optimiser step
-  int64_t slate = 256;              // configurations sampled per kernel and step (all if fewer)
+  std::string data_root;         // TpuGraphs npz root
+  std::string out_dir;           // best.tgm, last.tgm, log.jsonl, summary.json
+  std::string model = "tile";    // tile (late fusion TGraph encoder) | tile-baseline (early join)
+  int hidden = 0;                // 0: preset (tile 256, tile-baseline 64)
+  int64_t kernels_per_step = 8;  // kernels per optimiser step
+  int64_t slate = 256;           // configurations sampled per kernel and step (all if fewer)
   double lr = 1e-3, weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
   int64_t steps = 0;
   double time_budget_s = 0;
-  double eval_every_s = 0;          // 0: 6 evaluations over the budget
+  double eval_every_s = 0;  // 0: 6 evaluations over the budget
   int64_t eval_every_steps = 0;
-  int64_t max_valid_kernels = 0;    // 0: all
+  int64_t max_valid_kernels = 0;  // 0: all
   bool progress = true;
   RunContext ctx;
 };

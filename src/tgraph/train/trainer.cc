@@ -25,10 +25,13 @@ namespace fs = std::filesystem;
 namespace tgraph {
 
 nlohmann::json TrainResult::to_json() const {
-  return {{"best_tau", best_tau},     {"best_step", best_step},
-          {"steps", steps},           {"seconds", seconds},
+  return {{"best_tau", best_tau},
+          {"best_step", best_step},
+          {"steps", steps},
+          {"seconds", seconds},
           {"configs_per_second", configs_per_second},
-          {"best_model", best_model}, {"last_model", last_model}};
+          {"best_model", best_model},
+          {"last_model", last_model}};
 }
 
 TrainOptions resolve_defaults(TrainOptions o) {
@@ -50,7 +53,8 @@ TrainOptions resolve_defaults(TrainOptions o) {
   if (o.cache_dir.empty()) o.cache_dir = (fs::path(o.out_dir) / "cache").string();
   if (o.steps <= 0 && o.time_budget_s <= 0)
     throw_error("train", "--steps / --time-budget", "a step or time budget", "neither");
-  if (o.eval_slate < 2) throw_error("train", "--eval-slate", "at least 2", std::to_string(o.eval_slate));
+  if (o.eval_slate < 2)
+    throw_error("train", "--eval-slate", "at least 2", std::to_string(o.eval_slate));
   return o;
 }
 
@@ -64,10 +68,10 @@ struct TrainerState {
   double best_tau = -2;
   int64_t best_step = 0;
   int64_t evals = 0;
-  std::string rng;     // std::mt19937_64 state
+  std::string rng;  // std::mt19937_64 state
   nlohmann::json to_json() const {
-    return {{"step", step}, {"elapsed", elapsed}, {"best_tau", best_tau},
-            {"best_step", best_step}, {"evals", evals}, {"rng", rng}};
+    return {{"step", step},           {"elapsed", elapsed}, {"best_tau", best_tau},
+            {"best_step", best_step}, {"evals", evals},     {"rng", rng}};
   }
   static TrainerState from_json(const nlohmann::json& j) {
     TrainerState s;
@@ -117,7 +121,8 @@ class Progress {
   // Informational lines are printed even without the bar (they are the run's record).
   void line(const std::string& s) {
     const bool redraw = on_ && tty_;
-    std::cerr << (redraw ? "\r" : "") << s << std::string(redraw ? 20 : 0, ' ') << "\n" << std::flush;
+    std::cerr << (redraw ? "\r" : "") << s << std::string(redraw ? 20 : 0, ' ') << "\n"
+              << std::flush;
   }
 
  private:
@@ -145,16 +150,21 @@ TrainResult train_layout(const TrainOptions& opt_in) {
   auto t_pack = Clock::now();
   PackOptions train_pack{opt.prune, /*dedup=*/true, /*repad=*/true};
   PackOptions valid_pack{opt.prune, /*dedup=*/false, /*repad=*/true};
-  std::string train_dir = pack_collection(opt.data_root, coll, "train", opt.cache_dir, train_pack, opt.ctx.threads > 0 ? opt.ctx.threads : 2);
-  std::string valid_dir = pack_collection(opt.data_root, coll, "valid", opt.cache_dir, valid_pack, opt.ctx.threads > 0 ? opt.ctx.threads : 2);
+  std::string train_dir = pack_collection(opt.data_root, coll, "train", opt.cache_dir, train_pack,
+                                          opt.ctx.threads > 0 ? opt.ctx.threads : 2);
+  std::string valid_dir = pack_collection(opt.data_root, coll, "valid", opt.cache_dir, valid_pack,
+                                          opt.ctx.threads > 0 ? opt.ctx.threads : 2);
   auto train_packs = open_split(train_dir);
   auto valid_packs = open_split(valid_dir);
-  if (train_packs.empty()) throw_error(coll.dir(opt.data_root, "train"), "", "training graphs", "none");
+  if (train_packs.empty())
+    throw_error(coll.dir(opt.data_root, "train"), "", "training graphs", "none");
   for (const auto& p : train_packs)
-    if (!p->labelled()) throw_error(p->path(), "config_runtime", "labelled training graphs", "all zeros");
+    if (!p->labelled())
+      throw_error(p->path(), "config_runtime", "labelled training graphs", "all zeros");
   bar.line(TG_STR("packed " << train_packs.size() << " train / " << valid_packs.size()
                             << " valid graphs in " << std::fixed << std::setprecision(1)
-                            << std::chrono::duration<double>(Clock::now() - t_pack).count() << " s"));
+                            << std::chrono::duration<double>(Clock::now() - t_pack).count()
+                            << " s"));
 
   // Model, normaliser, optimiser.
   ModelConfig mc = ModelConfig::preset(opt.model, opt.cross_attention == 1);
@@ -197,8 +207,10 @@ TrainResult train_layout(const TrainOptions& opt_in) {
                            << ", slate " << opt.slate));
 
   std::vector<GraphInput> train_in, valid_in;
-  for (const auto& p : train_packs) train_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
-  for (const auto& p : valid_packs) valid_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
+  for (const auto& p : train_packs)
+    train_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
+  for (const auto& p : valid_packs)
+    valid_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
 
   auto model_file = [&](const nlohmann::json& training_extra) {
     ModelFile f;
@@ -206,10 +218,14 @@ TrainResult train_layout(const TrainOptions& opt_in) {
     f.config = mc;
     f.normalizer = norm.to_json();
     f.preprocessing = {{"prune", opt.prune}, {"repad", true}};
-    f.training = {{"collection", opt.collection}, {"loss", opt.loss.name},
-                  {"slate", opt.slate},           {"eval_slate", opt.eval_slate},
-                  {"lr", opt.lr},                 {"weight_decay", opt.weight_decay},
-                  {"seed", opt.ctx.seed},         {"train_graphs", train_packs.size()},
+    f.training = {{"collection", opt.collection},
+                  {"loss", opt.loss.name},
+                  {"slate", opt.slate},
+                  {"eval_slate", opt.eval_slate},
+                  {"lr", opt.lr},
+                  {"weight_decay", opt.weight_decay},
+                  {"seed", opt.ctx.seed},
+                  {"train_graphs", train_packs.size()},
                   {"valid_graphs", valid_packs.size()}};
     f.training.update(training_extra);
     f.tensors = module_tensors(*model);
@@ -218,17 +234,22 @@ TrainResult train_layout(const TrainOptions& opt_in) {
 
   std::ofstream log((fs::path(opt.out_dir) / "log.jsonl").string(), std::ios::app);
   const auto t0 = Clock::now();
-  auto elapsed = [&] { return st.elapsed + std::chrono::duration<double>(Clock::now() - t0).count(); };
+  auto elapsed = [&] {
+    return st.elapsed + std::chrono::duration<double>(Clock::now() - t0).count();
+  };
   auto progress = [&] {
     double p = 0;
     if (opt.steps > 0) p = std::max(p, static_cast<double>(st.step) / opt.steps);
     if (opt.time_budget_s > 0) p = std::max(p, elapsed() / opt.time_budget_s);
     return std::min(p, 1.0);
   };
-  const double eval_every_s = opt.eval_every_s > 0 ? opt.eval_every_s
-                              : opt.time_budget_s > 0 ? opt.time_budget_s / 6 : 0;
+  const double eval_every_s = opt.eval_every_s > 0    ? opt.eval_every_s
+                              : opt.time_budget_s > 0 ? opt.time_budget_s / 6
+                                                      : 0;
   const int64_t eval_every_steps = opt.eval_every_steps > 0 ? opt.eval_every_steps
-                                   : (opt.steps > 0 && eval_every_s == 0) ? std::max<int64_t>(1, opt.steps / 6) : 0;
+                                   : (opt.steps > 0 && eval_every_s == 0)
+                                       ? std::max<int64_t>(1, opt.steps / 6)
+                                       : 0;
   double last_eval_time = elapsed();
   int64_t last_eval_step = st.step;
   double loss_ema = 0;
@@ -267,13 +288,19 @@ TrainResult train_layout(const TrainOptions& opt_in) {
       st.best_tau = r.mean.tau;
       st.best_step = st.step;
       save_model_file((fs::path(opt.out_dir) / "best.tgm").string(),
-                      model_file({{"steps", st.step}, {"valid_tau", r.mean.tau},
-                                  {"valid_opa", r.mean.opa}, {"seconds", elapsed()}}));
+                      model_file({{"steps", st.step},
+                                  {"valid_tau", r.mean.tau},
+                                  {"valid_opa", r.mean.opa},
+                                  {"seconds", elapsed()}}));
     }
-    nlohmann::json j = {{"step", st.step}, {"seconds", elapsed()}, {"train_loss", loss_ema},
-                        {"lr", opt.lr * lr_factor(progress(), opt.warmup)},
-                        {"configs_per_second", train_seconds > 0 ? configs_seen / train_seconds : 0},
-                        {"valid", r.to_json()}, {"best", best}};
+    nlohmann::json j = {
+        {"step", st.step},
+        {"seconds", elapsed()},
+        {"train_loss", loss_ema},
+        {"lr", opt.lr * lr_factor(progress(), opt.warmup)},
+        {"configs_per_second", train_seconds > 0 ? configs_seen / train_seconds : 0},
+        {"valid", r.to_json()},
+        {"best", best}};
     log << j.dump() << "\n" << std::flush;
     bar.line(TG_STR("eval step " << st.step << ": valid tau " << std::fixed << std::setprecision(4)
                                  << r.mean.tau << " OPA " << r.mean.opa << (best ? " (best)" : "")
@@ -319,7 +346,8 @@ TrainResult train_layout(const TrainOptions& opt_in) {
     auto y = torch::tensor(rt, torch::kInt64).to(opt.ctx.device);
 
     for (auto& group : optim.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(opt.lr * lr_factor(progress(), opt.warmup));
+      static_cast<torch::optim::AdamWOptions&>(group.options())
+          .lr(opt.lr * lr_factor(progress(), opt.warmup));
     optim.zero_grad();
     auto scores = model->forward(g.tensors, cfg);
     auto loss = ranking_loss(opt.loss, scores, y);

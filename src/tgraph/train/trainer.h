@@ -14,26 +14,26 @@
 namespace tgraph {
 
 struct TrainOptions {
-  std::string data_root;               // TpuGraphs npz root (holds layout/ and tile/)
+  std::string data_root;  // TpuGraphs npz root (holds layout/ and tile/)
   std::string collection = "layout:xla:random";
-  std::string out_dir;                 // run directory: model files, checkpoint, log.jsonl
-  std::string cache_dir;               // packed graphs; "" = <out_dir>/cache
-  std::string model = "tgraph";        // tgraph | tgraph-cpu | baseline
-  int cross_attention = -1;            // -1: on for default collections (tgraph models), else 0/1
-  int hidden = 0;                      // 0: preset value
-  LossOptions loss;                    // name "" = preset (hinge; listmle for baseline)
-  int64_t slate = 0;                   // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu)
-  int64_t eval_slate = 512;            // slate size when scoring validation graphs
-  double lr = 0;                       // 0: 1e-3 (3e-3 for tgraph-cpu)
+  std::string out_dir;           // run directory: model files, checkpoint, log.jsonl
+  std::string cache_dir;         // packed graphs; "" = <out_dir>/cache
+  std::string model = "tgraph";  // tgraph | tgraph-cpu | baseline
+  int cross_attention = -1;      // -1: on for default collections (tgraph models), else 0/1
+  int hidden = 0;                // 0: preset value
+  LossOptions loss;              // name "" = preset (hinge; listmle for baseline)
+  int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu)
+  int64_t eval_slate = 512;      // slate size when scoring validation graphs
+  double lr = 0;                 // 0: 1e-3 (3e-3 for tgraph-cpu)
   double weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
-  int64_t steps = 0;                   // step budget (0 = none)
-  double time_budget_s = 0;            // wall-clock budget in seconds (0 = none); one is required
-  double eval_every_s = 0;             // 0: 6 evaluations over the budget (the time budget
-                                       // includes evaluation time)
+  int64_t steps = 0;         // step budget (0 = none)
+  double time_budget_s = 0;  // wall-clock budget in seconds (0 = none); one is required
+  double eval_every_s = 0;   // 0: 6 evaluations over the budget (the time budget
+                             // includes evaluation time)
   int64_t eval_every_steps = 0;
   bool prune = true;
   bool resume = false;
-  bool progress = true;                // progress bar on stderr
+  bool progress = true;  // progress bar on stderr
   RunContext ctx;
 };
 

@@ -9,7 +9,8 @@
 
 namespace tgraph {
 
-// Returns a unique temporary path in the same directory as `path` (same filesystem => atomic rename).
+// Returns a unique temporary path in the same directory as `path` (same filesystem => atomic
+// rename).
 std::string temp_path_beside(const std::string& path);
 
 // Renames tmp onto path atomically; throws tgraph::Error naming both on failure.

@@ -34,11 +34,11 @@ std::string str_cat(const A&... a) {
 }
 
 // Stream helper so callers can write TG_STR("shape (" << n << ", 140)").
-#define TG_STR(expr)            \
-  ([&]() {                      \
-    std::ostringstream tg_os_;  \
-    tg_os_ << expr;             \
-    return tg_os_.str();        \
+#define TG_STR(expr)           \
+  ([&]() {                     \
+    std::ostringstream tg_os_; \
+    tg_os_ << expr;            \
+    return tg_os_.str();       \
   }())
 
 class InternalError : public std::logic_error {
@@ -52,9 +52,8 @@ class InternalError : public std::logic_error {
 }  // namespace tgraph
 
 // Internal invariant: a failure is a bug in tgraph, not bad input.
-#define TG_CHECK(cond, ...)                                                             \
-  do {                                                                                  \
-    if (!(cond))                                                                        \
-      ::tgraph::internal_check_failed(#cond, __FILE__, __LINE__,                        \
-                                      ::tgraph::str_cat(__VA_ARGS__));                  \
+#define TG_CHECK(cond, ...)                                                                       \
+  do {                                                                                            \
+    if (!(cond))                                                                                  \
+      ::tgraph::internal_check_failed(#cond, __FILE__, __LINE__, ::tgraph::str_cat(__VA_ARGS__)); \
   } while (0)
