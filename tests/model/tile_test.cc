@@ -17,15 +17,18 @@ namespace fs = std::filesystem;
 namespace tgraph {
 namespace {
 
-// A kernel whose runtime falls with the first output bound up to a size that depends on the kernel
-// (its node count), then rises: learnable from (graph, configuration) together. Row 0 is the
-// default configuration, as in TpuGraphs train/valid files; test files are shuffled and unlabelled.
+// A kernel whose runtime is smallest when the first output bound equals a kernel-wide size (shape
+// column 21 of every node): learnable only from (graph, configuration) together. Row 0 is the
+// default configuration, as in TpuGraphs train/valid files; test files are unlabelled.
 void write_kernel(const std::string& path, int64_t N, int64_t C, uint32_t seed, bool labelled) {
   test::LayoutArrays a = test::make_layout_arrays(N, 1, 2);
   std::mt19937 rng(seed);
+  const double sweet = 2.0 + static_cast<double>(seed % 5);
+  float* nf = a.node_feat.data<float>();
+  std::fill(nf, nf + N * 140, 0.f);
+  for (int64_t i = 0; i < N; ++i) nf[i * 140 + 21] = static_cast<float>(sweet);
   std::vector<float> cf(static_cast<size_t>(C * 24), 0.f);
   std::vector<int64_t> rt(static_cast<size_t>(C)), norm(static_cast<size_t>(C));
-  const double sweet = 2.0 + static_cast<double>(N % 5);
   for (int64_t c = 0; c < C; ++c) {
     float b0 = static_cast<float>(1 + rng() % 8), b1 = static_cast<float>(1 + rng() % 4);
     float* r = cf.data() + c * 24 + 8;  // output_bounds block
@@ -52,9 +55,9 @@ void write_tile_collection(const std::string& root) {
   for (const char* split : {"train", "valid", "test"}) {
     fs::path d = fs::path(root) / "tile/xla" / split;
     fs::create_directories(d);
-    int n = std::string(split) == "train" ? 12 : 4;
+    int n = std::string(split) == "train" ? 30 : 4;
     for (int k = 0; k < n; ++k, ++i)
-      write_kernel((d / ("k" + std::to_string(k) + ".npz")).string(), 6 + k, k == 0 ? 3 : 24,
+      write_kernel((d / ("k" + std::to_string(k) + ".npz")).string(), 6 + k % 7, k == 0 ? 3 : 24,
                    static_cast<uint32_t>(i), std::string(split) != "test");
   }
 }
@@ -66,7 +69,7 @@ TileTrainOptions tiny(const std::string& root, const std::string& out, const std
   o.model = model;
   o.hidden = 16;
   o.kernels_per_step = 4;
-  o.steps = 150;
+  o.steps = 600;
   o.lr = 3e-3;
   o.progress = false;
   o.ctx.threads = 1;
@@ -84,7 +87,7 @@ TEST(TileTrain, BothModelsLearnTheToyCostAndBeatRandomOrder) {
   for (std::string model : {"tile", "tile-baseline"}) {
     SCOPED_TRACE(model);
     TileTrainResult r = train_tile(tiny(d.file("npz"), d.file("run_" + model), model));
-    EXPECT_EQ(r.steps, 150);
+    EXPECT_EQ(r.steps, 600);
     TileEvalReport e = evaluate_tile_model(r.best_model, d.file("npz"), "valid", ctx);
     EXPECT_NEAR(e.mean.score, r.best_score, 1e-12);
     EXPECT_EQ(e.kernels.size(), 4u);

@@ -151,16 +151,16 @@ class TileLateFusion : public TileModelImpl {
     }
     cfg1_ = register_module("cfg1", torch::nn::Linear(kTileConfigDim, H));
     cfg2_ = register_module("cfg2", torch::nn::Linear(H, H));
-    head1_ = register_module("head1", torch::nn::Linear(3 * H, H));
+    head1_ = register_module("head1", torch::nn::Linear(4 * H, H));
     head2_ = register_module("head2", torch::nn::Linear(H, H));
     head3_ = register_module("head3", torch::nn::Linear(H, 1));
     dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
   }
   torch::Tensor forward(const GraphTensors& g, const torch::Tensor& cfg) override {
     const int64_t N = g.num_nodes;
-    auto x =
-        in_(torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1))
-            .unsqueeze(1);  // [N, 1, H]: the layout model's blocks with one "configuration"
+    auto h0 =
+        in_(torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1));
+    auto x = h0.unsqueeze(1);  // [N, 1, H]: the layout model's blocks with one "configuration"
     for (size_t i = 0; i < dense_gate_.size(); ++i) {
       if (i > 0) x = dense_[i - 1](x);
       x = torch::gelu(dense_gate_[i](instance_norm_nodes(x)));
@@ -170,9 +170,11 @@ class TileLateFusion : public TileModelImpl {
       y = graph_gate_[i](sage_l_[i](aggregate(g.adj_mean, y)) + sage_r_[i](y));
       x = dropout_(torch::gelu(y + x));
     }
-    auto pooled = torch::cat({x.mean(0), std::get<0>(x.max(0))}, -1);           // [1, 2H]
+    // InstanceNorm over the nodes of one kernel removes whatever all its nodes share (e.g. a
+    // kernel-wide tensor size), so the readout also gets the mean of the first projection.
+    auto pooled = torch::cat({x.mean(0), std::get<0>(x.max(0)), h0.mean(0, true)}, -1);  // [1, 3H]
     auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                       // [C, H]
-    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);  // [C, 3H]
+    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);  // [C, 4H]
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
 

@@ -1,0 +1,94 @@
+// The model subcommands end to end through the `tgraph` binary on a tiny synthetic dataset:
+// synth -> train (layout and tile) -> info -> evaluate -> predict --all -> rank -> merge.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "../test_util.h"
+#include "tgraph/eval/submission.h"
+
+namespace fs = std::filesystem;
+
+namespace tgraph {
+
+TEST(ModelCli, TrainEvaluatePredictAllCollections) {
+  test::TempDir d;
+  const std::string tg = test::cli_path();
+  auto run = [&](const std::string& args) {
+    auto r = test::run_command(tg + " " + args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+    return r.output;
+  };
+  run("synth --out " + d.file("syn") + " --preset tiny --seed 4");
+  const std::string data = d.file("syn/npz");
+  std::vector<std::string> models;
+  for (const char* c : {"layout:xla:random", "layout:xla:default", "layout:nlp:random",
+                        "layout:nlp:default", "tile:xla"}) {
+    std::string out = d.file(std::string("run_") + c);
+    std::string model = std::string(c) == "tile:xla" ? "tile" : "tgraph-cpu";
+    run(std::string("train --data ") + data + " --collection " + c + " --model " + model +
+        " --hidden 8 --steps 4 --threads 1 --no-progress --cache " + d.file("cache") + " --out '" +
+        out + "'");
+    ASSERT_TRUE(fs::exists(out + "/best.tgm")) << c;
+    models.push_back("'" + out + "/best.tgm'");
+  }
+  auto info = nlohmann::json::parse(run("info " + models[0]));
+  EXPECT_EQ(info["task"], "layout");
+  EXPECT_EQ(info["training"]["collection"], "layout:xla:random");
+  EXPECT_EQ(info["feature_schema_version"], 1);
+
+  run("evaluate --model " + models[1] + " --data " + data + " --cache " + d.file("cache") +
+      " --threads 1 --json " + d.file("eval.json"));
+  std::ifstream ej(d.file("eval.json"));
+  auto e = nlohmann::json::parse(ej);
+  EXPECT_EQ(e["collection"], "layout:xla:default");
+  EXPECT_GE(e["graphs"].size(), 1u);
+  std::string tile_eval = run("evaluate --model " + models[4] + " --data " + data + " --threads 1");
+  EXPECT_NE(tile_eval.find("tile score"), std::string::npos);
+  EXPECT_NE(run("evaluate --heuristic row0 --data " + data).find("tile score"), std::string::npos);
+
+  // Unlabelled test split: metrics refused with a one-line error and exit code 1.
+  auto bad = test::run_command(tg + " evaluate --model " + models[0] + " --data " + data +
+                               " --split test --threads 1 --cache " + d.file("cache"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("unlabelled"), std::string::npos) << bad.output;
+
+  std::string all;
+  for (const auto& m : models) all += " --model " + m;
+  run("predict --all" + all + " --data " + data + " --threads 1 --cache " + d.file("cache") +
+      " --out " + d.file("submission.csv"));
+  auto rows = read_submission_csv(d.file("submission.csv"));
+  size_t tile_rows = 0, layout_rows = 0;
+  for (const auto& r : rows) (r.full_permutation ? layout_rows : tile_rows)++;
+  size_t test_files = 0;
+  for (auto& e : fs::recursive_directory_iterator(data))
+    if (e.path().parent_path().filename() == "test" && e.path().extension() == ".npz") ++test_files;
+  EXPECT_EQ(rows.size(), test_files);
+  EXPECT_GT(tile_rows, 0u);
+  EXPECT_GT(layout_rows, 0u);
+  // --all without every collection is refused and writes nothing.
+  auto partial = test::run_command(tg + " predict --all --model " + models[0] + " --data " + data +
+                                   " --threads 1 --out " + d.file("partial.csv"));
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_FALSE(fs::exists(d.file("partial.csv")));
+
+  std::string valid_dir = data + "/layout/xla/random/valid";
+  std::string g = fs::directory_iterator(valid_dir)->path().string();
+  auto rk = nlohmann::json::parse(run("rank " + models[0] + " " + g + " --json --threads 1"));
+  EXPECT_EQ(rk["order"].size(), rk["scores"].size());
+  EXPECT_TRUE(rk.contains("tau"));
+
+  run("predict --model " + models[0] + " --data " + data + " --threads 1 --out " + d.file("a.csv"));
+  run("predict --model " + models[1] + " --data " + data + " --threads 1 --out " + d.file("b.csv"));
+  run("merge --out " + d.file("ab.csv") + " " + d.file("a.csv") + " " + d.file("b.csv"));
+  EXPECT_GT(read_submission_csv(d.file("ab.csv")).size(), read_submission_csv(d.file("a.csv")).size());
+  auto dup = test::run_command(tg + " merge --out " + d.file("aa.csv") + " " + d.file("a.csv") + " " +
+                               d.file("a.csv"));
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_NE(dup.output.find("duplicate"), std::string::npos) << dup.output;
+}
+
+}  // namespace tgraph
