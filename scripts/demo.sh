@@ -69,7 +69,7 @@ $TG rank "$OUT/tgraph/best.tgm" "$valid_dir/$graph" --json --threads 2 |
   jq -r '. as $j | range(0; $j.scores | length) | [$j.runtimes[.] / 1e6, $j.scores[.]] | @tsv' \
   > "$OUT/scatter.tsv"
 gnuplot <<GP
-set terminal pngcairo size 1500,450 font ",10"
+set terminal pngcairo size 1500,450 font ",10" noenhanced
 set output "$OUT/demo.png"
 set multiplot layout 1,3 title "tgraph demo (synthetic data, 2-core CPU)"
 set key bottom right
