@@ -84,9 +84,10 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   run("predict --model " + models[0] + " --data " + data + " --threads 1 --out " + d.file("a.csv"));
   run("predict --model " + models[1] + " --data " + data + " --threads 1 --out " + d.file("b.csv"));
   run("merge --out " + d.file("ab.csv") + " " + d.file("a.csv") + " " + d.file("b.csv"));
-  EXPECT_GT(read_submission_csv(d.file("ab.csv")).size(), read_submission_csv(d.file("a.csv")).size());
-  auto dup = test::run_command(tg + " merge --out " + d.file("aa.csv") + " " + d.file("a.csv") + " " +
-                               d.file("a.csv"));
+  EXPECT_GT(read_submission_csv(d.file("ab.csv")).size(),
+            read_submission_csv(d.file("a.csv")).size());
+  auto dup = test::run_command(tg + " merge --out " + d.file("aa.csv") + " " + d.file("a.csv") +
+                               " " + d.file("a.csv"));
   EXPECT_EQ(dup.exit_code, 1);
   EXPECT_NE(dup.output.find("duplicate"), std::string::npos) << dup.output;
 }

@@ -10,6 +10,7 @@
 #include "tgraph/model/losses.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/model/models.h"
+#include "tgraph/train/schedule.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
@@ -75,6 +76,15 @@ void check_gradient(const std::function<torch::Tensor(const torch::Tensor&)>& f,
 }
 
 }  // namespace
+
+TEST(Schedule, WarmupThenCosine) {
+  EXPECT_DOUBLE_EQ(lr_factor(0.0, 0.05), 0.0);
+  EXPECT_DOUBLE_EQ(lr_factor(0.025, 0.05), 0.5);
+  EXPECT_DOUBLE_EQ(lr_factor(0.05, 0.05), 1.0);
+  EXPECT_NEAR(lr_factor(0.525, 0.05), 0.5, 1e-12);
+  EXPECT_NEAR(lr_factor(1.0, 0.05), 0.0, 1e-12);
+  EXPECT_NEAR(lr_factor(2.0, 0.05), 0.0, 1e-12);  // clamped past the budget
+}
 
 TEST(Layers, InstanceNormNormalisesOverNodesOnly) {
   torch::manual_seed(0);

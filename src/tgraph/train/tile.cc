@@ -21,6 +21,7 @@
 #include "tgraph/model/losses.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/model/models.h"
+#include "tgraph/train/schedule.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
 
@@ -173,8 +174,8 @@ class TileLateFusion : public TileModelImpl {
     // InstanceNorm over the nodes of one kernel removes whatever all its nodes share (e.g. a
     // kernel-wide tensor size), so the readout also gets the mean of the first projection.
     auto pooled = torch::cat({x.mean(0), std::get<0>(x.max(0)), h0.mean(0, true)}, -1);  // [1, 3H]
-    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                       // [C, H]
-    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);  // [C, 4H]
+    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                                // [C, H]
+    auto h = torch::cat({pooled.expand({cfg.size(0), pooled.size(1)}), c}, 1);           // [C, 4H]
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
 
@@ -275,12 +276,6 @@ TileEvalReport evaluate_kernels(TileModelImpl& m, const std::vector<Kernel>& ks)
   r.mean = mean_tile_metrics(per);
   if (was) m.train();
   return r;
-}
-
-double lr_factor(double p, double warmup) {
-  p = std::clamp(p, 0.0, 1.0);
-  if (warmup > 0 && p < warmup) return p / warmup;
-  return 0.5 * (1 + std::cos(M_PI * (warmup < 1 ? (p - warmup) / (1 - warmup) : 1.0)));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "tgraph/data/pack.h"
 #include "tgraph/model/model_file.h"
+#include "tgraph/train/schedule.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
@@ -84,13 +85,6 @@ struct TrainerState {
     return s;
   }
 };
-
-double lr_factor(double progress, double warmup) {
-  progress = std::clamp(progress, 0.0, 1.0);
-  if (warmup > 0 && progress < warmup) return progress / warmup;
-  double p = warmup < 1 ? (progress - warmup) / (1 - warmup) : 1.0;
-  return 0.5 * (1 + std::cos(M_PI * p));
-}
 
 std::string fmt_time(double s) {
   int t = static_cast<int>(s);
