@@ -144,15 +144,19 @@ LayoutArrays make_layout_arrays(int64_t N, int64_t NC, int64_t C, bool labelled)
   return a;
 }
 
-void write_layout(const std::string& path, const LayoutArrays& a, int level) {
+void write_layout(const std::string& path, const LayoutArrays& a, int level,
+                  const std::string& skip_key) {
   NpzWriter w(path, level);
-  w.add("node_feat", a.node_feat);
-  w.add("node_opcode", a.node_opcode);
-  w.add("edge_index", a.edge_index);
-  w.add("node_config_feat", a.node_config_feat);
-  w.add("node_config_ids", a.node_config_ids);
-  w.add("config_runtime", a.config_runtime);
-  w.add("node_splits", a.node_splits);
+  const std::pair<const char*, const NdArray*> members[] = {
+      {"node_feat", &a.node_feat},
+      {"node_opcode", &a.node_opcode},
+      {"edge_index", &a.edge_index},
+      {"node_config_feat", &a.node_config_feat},
+      {"node_config_ids", &a.node_config_ids},
+      {"config_runtime", &a.config_runtime},
+      {"node_splits", &a.node_splits}};
+  for (const auto& [key, arr] : members)
+    if (skip_key != key) w.add(key, *arr);
   w.commit();
 }
 

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "tgraph/io/npy.h"
+#include "tgraph/util/error.h"
 
 namespace tgraph::test {
 
@@ -53,7 +56,21 @@ struct LayoutArrays {
 };
 LayoutArrays make_layout_arrays(int64_t N = 12, int64_t NC = 3, int64_t C = 5,
                                 bool labelled = true);
-// Writes the arrays as an npz in TpuGraphs key order (level 0 = stored, 6 = deflate).
-void write_layout(const std::string& path, const LayoutArrays& a, int level = 6);
+// Writes the arrays as an npz in TpuGraphs key order (level 0 = stored, 6 = deflate); a key named
+// in `skip_key` is left out (for missing-key fixtures).
+void write_layout(const std::string& path, const LayoutArrays& a, int level = 6,
+                  const std::string& skip_key = "");
+
+// Message of the tgraph::Error that f throws; fails the test if it throws nothing.
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a tgraph::Error";
+  return "";
+}
 
 }  // namespace tgraph::test

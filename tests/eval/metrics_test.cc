@@ -13,17 +13,7 @@
 namespace tgraph {
 namespace {
 
-// Message of the tgraph::Error that f throws; fails the test if it throws nothing.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a tgraph::Error";
-  return "";
-}
+using test::error_of;
 
 // Direct O(n^2) definitions, independent of Knight's algorithm.
 struct Naive {

@@ -10,16 +10,7 @@
 namespace tgraph {
 namespace {
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a tgraph::Error";
-  return "";
-}
+using test::error_of;
 
 std::vector<SubmissionRow> valid_rows() {
   return {

@@ -83,16 +83,8 @@ std::vector<MalformedCase> make_malformed_fixtures(const std::string& dir) {
                            [](LayoutArrays& a) { a.edge_index.data<int64_t>()[7] = 12; }),
                    {"edge_index", "[0, 11]", "found 12 at [3, 1]"}});
   {
-    LayoutArrays a = make_layout_arrays();
     std::string p = dir + "/missing_key.npz";
-    NpzWriter w(p);
-    w.add("node_feat", a.node_feat);
-    w.add("node_opcode", a.node_opcode);
-    w.add("edge_index", a.edge_index);
-    w.add("node_config_feat", a.node_config_feat);
-    w.add("node_config_ids", a.node_config_ids);
-    w.add("config_runtime", a.config_runtime);
-    w.commit();
+    write_layout(p, make_layout_arrays(), 6, "node_splits");
     cases.push_back({"missing key", p, {"node_splits", "no such key"}});
   }
   cases.push_back({"NaN feature",
