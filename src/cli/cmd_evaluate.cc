@@ -1,15 +1,19 @@
-// `tgraph evaluate`: per-graph and mean Kendall tau-b / OPA of a model on a labelled split.
+// `tgraph evaluate`: per-graph and mean metrics of a model (or a heuristic) on a labelled split:
+// Kendall tau-b and OPA for layout, tile score and top-K errors for tile.
 #include <filesystem>
 #include <iostream>
 
 #include "cli/model_flags.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/scoring.h"
-#include "tgraph/train/tile.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
+
+std::string default_cache_dir(const std::string& flag) {
+  return flag.empty() ? (std::filesystem::temp_directory_path() / "tgraph-cache").string() : flag;
+}
 
 void register_evaluate(CLI::App& app, Action* action) {
   struct Opts {
@@ -18,12 +22,14 @@ void register_evaluate(CLI::App& app, Action* action) {
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("evaluate", "Kendall tau-b and OPA per graph of a labelled split");
-  sub->add_option("--model", o->model, "model file (.tgm)");
+  auto* sub = app.add_subcommand(
+      "evaluate", "Per-graph metrics of a model on a labelled split (layout tau/OPA, tile score)");
+  sub->add_option("--model", o->model, "model file (.tgm, single or ensemble)");
   sub->add_option("--heuristic", o->heuristic,
-                  "instead of a model: row0 (tile: the file's first rows, row 0 = default config)");
+                  "instead of a model: row0 (the file's first rows; row 0 = default config)");
   sub->add_option("--data", o->data, "TpuGraphs npz root")->required();
-  sub->add_option("--collection", o->collection, "default: the model's training collection");
+  sub->add_option("--collection", o->collection,
+                  "default: the model's training collection (tile:xla for --heuristic)");
   sub->add_option("--split", o->split, "train | valid (test files are unlabelled)")
       ->capture_default_str();
   sub->add_option("--cache", o->cache, "packed-graph cache directory (default: a temp dir)");
@@ -37,41 +43,32 @@ void register_evaluate(CLI::App& app, Action* action) {
       if (o->model.empty() == o->heuristic.empty())
         throw_error("evaluate", "--model / --heuristic", "exactly one of them",
                     o->model.empty() ? "neither" : "both");
-      const bool tile =
-          !o->heuristic.empty() || read_model_header(o->model).value("task", "") == "tile";
-      if (tile) {
-        if (!o->heuristic.empty() && o->heuristic != "row0")
-          throw_error("--heuristic", "", "row0", "'" + o->heuristic + "'");
-        TileEvalReport r = o->heuristic.empty()
-                               ? evaluate_tile_model(o->model, o->data, o->split, ctx)
-                               : evaluate_row_order_heuristic(o->data, o->split);
-        std::cout << "tile:xla " << o->split << " ("
-                  << (o->model.empty() ? "heuristic row0" : o->model) << "): " << r.summary()
-                  << "\n";
-        if (!o->json_out.empty()) {
-          auto j = r.to_json();
-          j["collection"] = "tile:xla";
-          j["split"] = o->split;
-          j["model"] = o->model.empty() ? "heuristic:row0" : o->model;
-          write_file_atomic(o->json_out, j.dump(2));
-        }
-        return 0;
+      EvalReport r;
+      std::string coll, what;
+      const std::string cache = default_cache_dir(o->cache);
+      if (!o->heuristic.empty()) {
+        if (o->heuristic != "row0") throw_error("--heuristic", "", "row0", "'" + o->heuristic + "'");
+        coll = o->collection.empty() ? "tile:xla" : o->collection;
+        Collection c = parse_collection(coll);
+        auto samples = task_for(c.kind).load_split(o->data, c, o->split, Preprocessing{}, false,
+                                                   cache, ctx.threads);
+        r = evaluate_row_order(c.kind, samples);
+        what = "heuristic:row0";
+      } else {
+        LoadedModel m = load_model(o->model, ctx.device);
+        coll = o->collection.empty() ? m.collection : o->collection;
+        auto samples =
+            samples_for_split(m, o->data, parse_collection(coll), o->split, cache, ctx.threads);
+        r = evaluate_model(m, samples, o->slate, ctx.seed);
+        what = o->model;
       }
-      LoadedModel lm = load_layout_model(o->model, ctx.device);
-      std::string coll =
-          o->collection.empty() ? lm.file.training.value("collection", "") : o->collection;
-      std::string cache = o->cache.empty()
-                              ? (std::filesystem::temp_directory_path() / "tgraph-cache").string()
-                              : o->cache;
-      auto inputs = inputs_for_split(lm.file, o->data, parse_collection(coll), o->split, cache,
-                                     ctx.threads, ctx.device);
-      EvalReport r = evaluate_graphs(*lm.model, inputs, o->slate, ctx.seed);
-      std::cout << coll << " " << o->split << " (" << o->model << ")\n" << r.table();
+      std::cout << coll << " " << o->split << " (" << what << ")\n"
+                << r.table() << r.summary() << "\n";
       if (!o->json_out.empty()) {
         auto j = r.to_json();
         j["collection"] = coll;
         j["split"] = o->split;
-        j["model"] = o->model;
+        j["model"] = what;
         write_file_atomic(o->json_out, j.dump(2));
       }
       return 0;

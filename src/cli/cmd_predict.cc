@@ -1,14 +1,12 @@
-// `tgraph predict`: Kaggle-format rankings (fastest first) for every graph of a split.
-#include <filesystem>
+// `tgraph predict`: submission rows (layout: full permutation; tile: top 5; fastest first) for
+// every graph of a split, from one model or one model per collection (--all).
 #include <iostream>
 #include <map>
 
 #include "cli/model_flags.h"
-#include "tgraph/eval/metrics.h"
 #include "tgraph/eval/submission.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/scoring.h"
-#include "tgraph/train/tile.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
@@ -23,7 +21,7 @@ void register_predict(CLI::App& app, Action* action) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand(
-      "predict", "Write ID,TopConfigs rows (full permutation, fastest first) for a split");
+      "predict", "Write ID,TopConfigs rows (fastest first) for every graph of a split");
   sub->add_option("--model", o->models, "model file (.tgm); with --all one per collection")
       ->required();
   sub->add_flag(
@@ -43,35 +41,22 @@ void register_predict(CLI::App& app, Action* action) {
       if (!o->all && o->models.size() != 1)
         throw_error("predict", "--model", "one model (or --all with one per collection)",
                     std::to_string(o->models.size()) + " models");
-      std::string cache = o->cache.empty()
-                              ? (std::filesystem::temp_directory_path() / "tgraph-cache").string()
-                              : o->cache;
+      const std::string cache = default_cache_dir(o->cache);
       std::vector<SubmissionRow> rows;
       std::map<std::string, std::string> seen;  // collection -> model
-      for (const auto& m : o->models) {
-        nlohmann::json h = read_model_header(m);
-        std::string coll_name = (!o->all && !o->collection.empty())
-                                    ? o->collection
-                                    : h["training"].value("collection", std::string());
+      for (const auto& path : o->models) {
+        LoadedModel m = load_model(path, ctx.device);
+        std::string coll_name =
+            (!o->all && !o->collection.empty()) ? o->collection : m.collection;
         if (seen.count(coll_name))
           throw_error("predict --all", "--model", "one model per collection",
-                      "two for " + coll_name + ": " + seen[coll_name] + " and " + m);
-        seen[coll_name] = m;
+                      "two for " + coll_name + ": " + seen[coll_name] + " and " + path);
+        seen[coll_name] = path;
         Collection coll = parse_collection(coll_name);
-        std::vector<SubmissionRow> part;
-        if (h.value("task", "") == "tile") {
-          part = predict_tile(m, o->data, o->split, ctx);
-        } else {
-          LoadedModel lm = load_layout_model(m, ctx.device);
-          auto inputs =
-              inputs_for_split(lm.file, o->data, coll, o->split, cache, ctx.threads, ctx.device);
-          for (size_t i = 0; i < inputs.size(); ++i) {
-            auto s = score_all_configs(*lm.model, inputs[i], o->slate, ctx.seed + i);
-            part.push_back({submission_id(coll, inputs[i].stem), ranking_by_score(s),
-                            inputs[i].num_configs, true});
-          }
-        }
-        std::cout << coll_name << " " << o->split << ": " << part.size() << " rows (" << m << ")\n";
+        auto samples = samples_for_split(m, o->data, coll, o->split, cache, ctx.threads);
+        auto part = predict_rows(m, samples, coll, o->slate, ctx.seed);
+        std::cout << coll_name << " " << o->split << ": " << part.size() << " rows (" << path
+                  << ")\n";
         rows.insert(rows.end(), part.begin(), part.end());
       }
       if (o->all && seen.size() != all_collections().size()) {

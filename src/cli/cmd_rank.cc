@@ -1,4 +1,4 @@
-// `tgraph rank MODEL GRAPH.npz`: rank one graph's configurations through the C++ API.
+// `tgraph rank MODEL GRAPH.npz`: rank one graph's (or kernel's) configurations through the C++ API.
 #include <cstdio>
 #include <iostream>
 
@@ -19,9 +19,9 @@ void register_rank(CLI::App& app, Action* action) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub =
-      app.add_subcommand("rank", "Rank the configurations of one layout graph, fastest first");
+      app.add_subcommand("rank", "Rank the configurations of one graph (layout or tile), fastest first");
   sub->add_option("model", o->model, "model file (.tgm)")->required();
-  sub->add_option("graph", o->graph, "layout .npz")->required();
+  sub->add_option("graph", o->graph, "layout or tile .npz")->required();
   sub->add_option("--top", o->top, "how many to print (0 = all)")->capture_default_str();
   sub->add_flag("--json", o->json, "JSON: scores and the full order");
   sub->add_option("--device", o->r.device, "cpu | cuda")->capture_default_str();
@@ -32,11 +32,21 @@ void register_rank(CLI::App& app, Action* action) {
       RankerOptions ro = o->r;
       if (ro.threads <= 0) ro.threads = default_threads();
       Ranker ranker = Ranker::load(o->model, ro);
-      LayoutGraph g = load_layout(o->graph);
-      Ranking r = ranker.rank(g);
+      GraphBase g;
+      Ranking r;
+      if (detect_kind(o->graph) == Kind::kTile) {
+        TileGraph t = load_tile(o->graph);
+        r = ranker.rank(t);
+        g = t;
+      } else {
+        LayoutGraph l = load_layout(o->graph);
+        r = ranker.rank(l);
+        g = l;
+      }
       const int64_t n = o->top > 0 ? std::min<int64_t>(o->top, g.num_configs) : g.num_configs;
       if (o->json) {
         nlohmann::json j = {{"graph", r.graph}, {"order", r.order}, {"scores", r.scores}};
+        if (ranker.model_name().rfind("ensemble", 0) == 0) j["spread"] = r.spread;
         if (g.labelled) {
           auto m = rank_metrics(r.scores, g.config_runtime, g.path);
           j["runtimes"] = g.config_runtime;

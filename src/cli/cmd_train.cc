@@ -1,9 +1,8 @@
-// `tgraph train`: train a layout model on one collection.
+// `tgraph train`: train a layout or tile model on one collection (the collection picks the task).
 #include <iostream>
 
 #include "cli/model_flags.h"
 #include "tgraph/graph/tpugraphs.h"
-#include "tgraph/train/tile.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
 
@@ -15,11 +14,11 @@ void register_train(CLI::App& app, Action* action) {
     ContextFlags ctx;
     int cross_attention = -1;
     bool no_prune = false, no_progress = false;
-    int64_t kernels_per_step = 8;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand(
-      "train", "Train a layout model (tgraph | tgraph-cpu | baseline) on one collection");
+      "train", "Train a model on one collection (layout: tgraph | tgraph-cpu | baseline; tile: "
+               "tile | tile-baseline)");
   sub->add_option("--data", o->t.data_root, "TpuGraphs npz root (contains layout/ and tile/)")
       ->required();
   sub->add_option("--collection", o->t.collection, "layout:{xla|nlp}:{random|default} or tile:xla")
@@ -33,8 +32,10 @@ void register_train(CLI::App& app, Action* action) {
                   "layout: tgraph | tgraph-cpu | baseline; tile: tile (= tgraph) | tile-baseline "
                   "(= baseline)")
       ->capture_default_str();
-  sub->add_option("--kernels-per-step", o->kernels_per_step, "tile: kernels per optimiser step")
-      ->capture_default_str();
+  sub->add_option("--graphs-per-step,--kernels-per-step", o->t.graphs_per_step,
+                  "graphs (tile: kernels) per optimiser step (default 1 layout, 8 tile)");
+  sub->add_option("--max-valid-graphs", o->t.max_valid_graphs,
+                  "validate on at most this many graphs (default: all)");
   sub->add_option("--cross-attention", o->cross_attention,
                   "1/0 (default: on for default collections)");
   sub->add_option("--hidden", o->t.hidden, "block width (default: the preset's)");
@@ -43,7 +44,8 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--mape-weight", o->t.loss.mape_weight, "diffmat: weight of the MAPE term");
   sub->add_option(
       "--slate", o->t.slate,
-      "configurations per step (default 64 default / 128 random; 32 tgraph-cpu; 16 baseline)");
+      "configurations per graph and step (default 64 default / 128 random; 32 tgraph-cpu; 16 "
+      "baseline; 256 tile)");
   sub->add_option("--eval-slate", o->t.eval_slate, "slate size when scoring validation graphs")
       ->capture_default_str();
   sub->add_option("--lr", o->t.lr, "peak learning rate (default 1e-3; 3e-3 for tgraph-cpu)");
@@ -61,37 +63,12 @@ void register_train(CLI::App& app, Action* action) {
   add_context_flags(sub, &o->ctx);
   sub->callback([o, action] {
     *action = [o] {
-      if (parse_collection(o->t.collection).kind == Kind::kTile) {
-        TileTrainOptions t;
-        t.data_root = o->t.data_root;
-        t.out_dir = o->t.out_dir;
-        const std::string& m = o->t.model;
-        t.model = (m == "baseline" || m == "tile-baseline") ? "tile-baseline" : "tile";
-        if (m != "tgraph" && m != "tile" && m != "baseline" && m != "tile-baseline")
-          throw_error("--model", "", "tile | tile-baseline (or tgraph | baseline) for tile:xla",
-                      "'" + m + "'");
-        t.hidden = o->t.hidden;
-        t.kernels_per_step = o->kernels_per_step;
-        if (o->t.slate > 0) t.slate = o->t.slate;
-        if (o->t.lr > 0) t.lr = o->t.lr;
-        t.weight_decay = o->t.weight_decay;
-        t.warmup = o->t.warmup;
-        t.clip = o->t.clip;
-        t.steps = o->t.steps;
-        t.time_budget_s = o->t.time_budget_s;
-        t.eval_every_s = o->t.eval_every_s;
-        t.eval_every_steps = o->t.eval_every_steps;
-        t.progress = !o->no_progress;
-        t.ctx = make_context(o->ctx);
-        std::cout << train_tile(t).to_json().dump(2) << "\n";
-        return 0;
-      }
       TrainOptions t = o->t;
       t.ctx = make_context(o->ctx);
       t.cross_attention = o->cross_attention;
       t.prune = !o->no_prune;
       t.progress = !o->no_progress;
-      TrainResult r = train_layout(t);
+      TrainResult r = train(t);
       std::cout << r.to_json().dump(2) << "\n";
       return 0;
     };

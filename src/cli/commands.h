@@ -23,6 +23,7 @@ void register_info(CLI::App& app, Action* action);
 void register_rank(CLI::App& app, Action* action);
 void register_bench(CLI::App& app, Action* action);
 void register_merge(CLI::App& app, Action* action);
+void register_ensemble(CLI::App& app, Action* action);
 
 // Default worker-thread count: the machine's cores.
 int default_threads();
@@ -34,5 +35,8 @@ struct ContextFlags {
   uint64_t seed = 0;
 };
 void add_context_flags(CLI::App* sub, ContextFlags* f);
+
+// --cache, or a directory under the system's temp dir when it is empty.
+std::string default_cache_dir(const std::string& flag);
 
 }  // namespace tgraph::cli

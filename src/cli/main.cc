@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   tgraph::cli::register_rank(app, &action);
   tgraph::cli::register_bench(app, &action);
   tgraph::cli::register_merge(app, &action);
+  tgraph::cli::register_ensemble(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

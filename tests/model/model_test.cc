@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "../test_util.h"
+#include "tgraph/data/features.h"
 #include "tgraph/model/graph_tensors.h"
 #include "tgraph/model/losses.h"
 #include "tgraph/model/model_file.h"
@@ -174,7 +175,7 @@ TEST_P(Models, ShapesAndConfigurationEquivariance) {
   ModelConfig c = ModelConfig::preset(name, attn);
   c.hidden = 16;
   c.gate_bottleneck = 4;
-  auto m = make_layout_model(c);
+  auto m = make_model(c);
   m->eval();
   Toy t = make_toy(40, 4, 5);
   auto g = toy_tensors(t);
@@ -200,8 +201,8 @@ INSTANTIATE_TEST_SUITE_P(All, Models,
 
 TEST(Models, ReferenceParameterCounts) {
   // tgraph-model.md: about 0.46 M parameters without cross-attention, about 0.2 M with it.
-  int64_t without = make_layout_model(ModelConfig::preset("tgraph", false))->num_parameters();
-  int64_t with = make_layout_model(ModelConfig::preset("tgraph", true))->num_parameters();
+  int64_t without = make_model(ModelConfig::preset("tgraph", false))->num_parameters();
+  int64_t with = make_model(ModelConfig::preset("tgraph", true))->num_parameters();
   EXPECT_GT(without, 400000);
   EXPECT_LT(without, 520000);
   EXPECT_GT(with, 150000);
@@ -217,7 +218,7 @@ TEST(Models, SplitFirstLinearEqualsLinearOverConcatenation) {
   c.gate_bottleneck = 2;
   c.dense_layers = 1;
   c.graph_layers = 0;
-  auto m = make_layout_model(c);
+  auto m = make_model(c);
   m->eval();
   Toy t = make_toy(12, 3, 6);
   auto g = toy_tensors(t);
@@ -260,21 +261,24 @@ TEST(ModelFile, SaveLoadGivesIdenticalScoresAndRejectsMismatches) {
   torch::manual_seed(5);
   ModelConfig c = ModelConfig::preset("tgraph", true);
   c.hidden = 16;
-  auto m = make_layout_model(c);
+  auto m = make_model(c);
   m->eval();
   ModelFile f;
   f.config = c;
-  f.normalizer = {{"log_transform", true}};
+  FeatureNormalizer norm;
+  norm.mean.assign(134, 0.f);
+  norm.std.assign(134, 1.f);
+  f.normalizer = norm.to_json();
   f.preprocessing = {{"prune", true}};
   f.training = {{"collection", "layout:xla:default"}};
   f.tensors = module_tensors(*m);
   save_model_file(d.file("m.tgm"), f);
-  LoadedModel lm = load_layout_model(d.file("m.tgm"), torch::kCPU);
+  LoadedModel lm = load_model(d.file("m.tgm"), torch::kCPU);
   Toy t = make_toy(30, 3, 7);
   auto g = toy_tensors(t);
   auto cfg = random_configs(5, 3, 2);
-  EXPECT_TRUE(torch::equal(m->forward(g, cfg), lm.model->forward(g, cfg)));
-  EXPECT_EQ(lm.file.training["collection"], "layout:xla:default");
+  EXPECT_TRUE(torch::equal(m->forward(g, cfg), lm.net().forward(g, cfg)));
+  EXPECT_EQ(lm.file().training["collection"], "layout:xla:default");
   EXPECT_EQ(read_model_header(d.file("m.tgm"))["model"]["hidden"], 16);
 
   auto expect_error = [&](const std::string& bytes, const std::string& what) {
@@ -300,7 +304,7 @@ TEST(ModelFile, SaveLoadGivesIdenticalScoresAndRejectsMismatches) {
   // A model file of another architecture: same name, different width.
   ModelConfig c2 = c;
   c2.hidden = 32;
-  auto other = make_layout_model(c2);
+  auto other = make_model(c2);
   EXPECT_THROW(load_module_tensors(*other, f.tensors, "m.tgm"), Error);
 }
 

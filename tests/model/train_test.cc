@@ -13,6 +13,7 @@
 #include "tgraph/eval/metrics.h"
 #include "tgraph/io/npz.h"
 #include "tgraph/model/model_file.h"
+#include "tgraph/data/sample.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
@@ -92,28 +93,29 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
   write_toy_collection(d.file("npz"));
   TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
   // Before training: tau of a fresh model.
-  TrainResult r = train_layout(o);
+  TrainResult r = train(o);
   auto log = read_log(o.out_dir);
   ASSERT_GE(log.size(), 3u);
   EXPECT_EQ(r.steps, 120);
   EXPECT_LT(log.back()["train_loss"].get<double>(), log.front()["train_loss"].get<double>());
-  EXPECT_GT(r.best_tau, 0.5) << "the toy cost is learnable from the layouts";
-  EXPECT_GT(r.best_tau, log.front()["valid"]["mean_tau"].get<double>() - 1e-9);
+  EXPECT_GT(r.best, 0.5) << "the toy cost is learnable from the layouts";
+  EXPECT_GT(r.best, log.front()["valid"]["mean_tau"].get<double>() - 1e-9);
   EXPECT_TRUE(fs::exists(r.best_model));
   EXPECT_TRUE(fs::exists(d.file("run/summary.json")));
   // The best model file evaluates to the logged best tau.
-  LoadedModel lm = load_layout_model(r.best_model, torch::kCPU);
-  auto inputs = inputs_for_split(lm.file, o.data_root, parse_collection(o.collection), "valid",
-                                 d.file("run/cache"), 1, torch::kCPU);
-  EvalReport e = evaluate_graphs(*lm.model, inputs, o.eval_slate, o.ctx.seed);
-  EXPECT_NEAR(e.mean.tau, r.best_tau, 1e-9);
-  EXPECT_EQ(lm.file.training["collection"], "layout:xla:random");
-  EXPECT_EQ(lm.file.training["valid_tau"].get<double>(), r.best_tau);
+  EXPECT_EQ(r.metric, "tau");
+  LoadedModel lm = load_model(r.best_model, torch::kCPU);
+  auto inputs = samples_for_split(lm, o.data_root, parse_collection(o.collection), "valid",
+                                  d.file("run/cache"), 1);
+  EvalReport e = evaluate_model(lm, inputs, o.eval_slate, o.ctx.seed);
+  EXPECT_NEAR(e.metric("tau"), r.best, 1e-9);
+  EXPECT_EQ(lm.file().training["collection"], "layout:xla:random");
+  EXPECT_EQ(lm.file().training["valid_tau"].get<double>(), r.best);
   // Metrics refuse the unlabelled test split.
-  auto test_in = inputs_for_split(lm.file, o.data_root, parse_collection(o.collection), "test",
-                                  d.file("run/cache"), 1, torch::kCPU);
+  auto test_in = samples_for_split(lm, o.data_root, parse_collection(o.collection), "test",
+                                   d.file("run/cache"), 1);
   EXPECT_FALSE(test_in[0].labelled);
-  EXPECT_THROW(evaluate_graphs(*lm.model, test_in, 64, 0), Error);
+  EXPECT_THROW(evaluate_model(lm, test_in, 64, 0), Error);
 }
 
 TEST(Train, ResumeContinuesFromTheCheckpoint) {
@@ -122,7 +124,7 @@ TEST(Train, ResumeContinuesFromTheCheckpoint) {
   TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
   o.steps = 20;
   o.eval_every_steps = 10;
-  train_layout(o);
+  train(o);
   std::ifstream st(d.file("run/checkpoint/state.json"));
   auto state = nlohmann::json::parse(st);
   EXPECT_EQ(state["trainer"]["step"], 20);
@@ -132,7 +134,7 @@ TEST(Train, ResumeContinuesFromTheCheckpoint) {
   EXPECT_EQ(files, 3);
   o.steps = 30;
   o.resume = true;
-  TrainResult r = train_layout(o);
+  TrainResult r = train(o);
   EXPECT_EQ(r.steps, 30);
   auto log = read_log(o.out_dir);
   EXPECT_EQ(log.back()["step"], 30);
@@ -144,8 +146,9 @@ TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   write_toy_graph(d.file("g.npz"), 40, 4, 12, 5);
   auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
   FeatureNormalizer norm;
-  GraphInput pruned = graph_input_from_layout(g, /*prune=*/true, true, norm, torch::kCPU);
-  ASSERT_LT(pruned.tensors.num_nodes, g->num_nodes);
+  Sample pruned = sample_from_layout(g, /*prune=*/true, true);
+  GraphTensors pruned_t = make_graph_tensors(pruned, norm, torch::kCPU);
+  ASSERT_LT(pruned.num_nodes, g->num_nodes);
   // Restrict the whole graph by hand: keep configurable nodes and neighbours, and the edges that
   // touch a configurable node; then build the inputs without pruning from that graph.
   PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, true);
@@ -157,19 +160,19 @@ TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   r.num_edges = p.num_edges();
   r.node_config_ids.clear();
   for (int64_t pos : p.config_pos) r.node_config_ids.push_back(pos);
-  GraphInput restricted = graph_input_from_layout(std::make_shared<const LayoutGraph>(r), false,
-                                                  true, norm, torch::kCPU);
+  Sample restricted = sample_from_layout(std::make_shared<const LayoutGraph>(r), false, true);
+  GraphTensors restricted_t = make_graph_tensors(restricted, norm, torch::kCPU);
   torch::manual_seed(0);
   for (bool attn : {false, true}) {
     ModelConfig c = ModelConfig::preset("tgraph", attn);
     c.hidden = 16;
-    auto m = make_layout_model(c);
-    auto a = score_all_configs(*m, pruned, 5, 1);
-    auto b = score_all_configs(*m, restricted, 5, 1);
+    auto m = make_model(c);
+    auto a = score_configs(*m, pruned_t, pruned, nullptr, 5, 1);
+    auto b = score_configs(*m, restricted_t, restricted, nullptr, 5, 1);
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
     // And the whole graph scores differently (pruning does change what the model sees).
-    GraphInput whole = graph_input_from_layout(g, false, true, norm, torch::kCPU);
-    auto w = score_all_configs(*m, whole, 5, 1);
+    Sample whole = sample_from_layout(g, false, true);
+    auto w = score_configs(*m, make_graph_tensors(whole, norm, torch::kCPU), whole, nullptr, 5, 1);
     double diff = 0;
     for (size_t i = 0; i < a.size(); ++i) diff += std::abs(a[i] - w[i]);
     EXPECT_GT(diff, 0);
@@ -180,11 +183,12 @@ TEST(Scoring, SlateSizeDoesNotMatterWithoutCrossAttention) {
   test::TempDir d;
   write_toy_graph(d.file("g.npz"), 30, 3, 20, 9);
   auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
-  GraphInput in = graph_input_from_layout(g, true, true, FeatureNormalizer{}, torch::kCPU);
+  Sample in = sample_from_layout(g, true, true);
+  GraphTensors t = make_graph_tensors(in, FeatureNormalizer{}, torch::kCPU);
   ModelConfig c = ModelConfig::preset("tgraph", false);
   c.hidden = 16;
-  auto m = make_layout_model(c);
-  auto a = score_all_configs(*m, in, 3, 1), b = score_all_configs(*m, in, 20, 7);
+  auto m = make_model(c);
+  auto a = score_configs(*m, t, in, nullptr, 3, 1), b = score_configs(*m, t, in, nullptr, 20, 7);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
 }
 
@@ -194,7 +198,7 @@ TEST(RankerApi, RanksAFileLikeTheScoringPath) {
   TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
   o.steps = 10;
   o.eval_every_steps = 10;
-  TrainResult r = train_layout(o);
+  TrainResult r = train(o);
   RankerOptions ro;
   ro.threads = 1;
   ro.slate = 64;
@@ -210,10 +214,10 @@ TEST(RankerApi, RanksAFileLikeTheScoringPath) {
   for (size_t i = 1; i < k.order.size(); ++i)
     EXPECT_LE(k.scores[k.order[i - 1]], k.scores[k.order[i]]);
   // Same scores as the packed path used by evaluate/predict.
-  LoadedModel lm = load_layout_model(r.best_model, torch::kCPU);
-  auto inputs = inputs_for_split(lm.file, o.data_root, parse_collection(o.collection), "valid",
-                                 d.file("run/cache"), 1, torch::kCPU);
-  auto s = score_all_configs(*lm.model, inputs[0], 64, 0);
+  LoadedModel lm = load_model(r.best_model, torch::kCPU);
+  auto inputs = samples_for_split(lm, o.data_root, parse_collection(o.collection), "valid",
+                                  d.file("run/cache"), 1);
+  auto s = score_sample(lm, inputs[0], 64, 0).score;
   for (size_t i = 0; i < s.size(); ++i) EXPECT_NEAR(s[i], k.scores[i], 1e-5);
   EXPECT_THROW(Ranker::load(d.file("npz/layout/xla/random/valid/g0.npz")), Error);
 }

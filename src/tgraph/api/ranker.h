@@ -1,4 +1,5 @@
-// The C++ API: load a trained layout model and rank the configurations of a graph, fastest first.
+// A thin helper over the cost-model API (cost_model.h): load a model (layout or tile, single or
+// ensemble) and rank the configurations a graph file already holds, fastest first.
 //
 // This header pulls in no LibTorch headers; link the `tgraph_model` library. Example:
 //
@@ -28,6 +29,7 @@ struct RankerOptions {
 struct Ranking {
   std::string graph;           // stem of the graph
   std::vector<double> scores;  // [C] model score per configuration (higher = predicted slower)
+  std::vector<double> spread;  // [C] ensemble members' disagreement (0 for a single model)
   std::vector<int64_t> order;  // [C] configuration indices, fastest first
 };
 
@@ -38,12 +40,13 @@ class Ranker {
   Ranker(Ranker&&) noexcept;
   Ranker& operator=(Ranker&&) noexcept;
 
-  // A TpuGraphs layout .npz (labelled or not).
+  // A TpuGraphs layout or tile .npz (labelled or not).
   Ranking rank_file(const std::string& npz_path) const;
-  // An in-memory layout graph (node_config_feat loaded).
+  // An in-memory layout graph (node_config_feat loaded) or tile kernel.
   Ranking rank(const LayoutGraph& g) const;
+  Ranking rank(const TileGraph& g) const;
 
-  std::string model_name() const;  // "tgraph" | "baseline"
+  std::string model_name() const;  // "tgraph" | "baseline" | "tile" | ...
   std::string trained_on() const;  // training collection, e.g. "layout:xla:random"
 
  private:

@@ -136,4 +136,64 @@ FeatureNormalizer fit_normalizer(const std::vector<const PackedGraph*>& graphs,
   return fit_normalizer_blocks(blocks, log_transform);
 }
 
+namespace {
+double signed_log1p(double x) { return x < 0 ? -std::log1p(-x) : std::log1p(x); }
+}  // namespace
+
+void TileConfigNormalizer::fit(const std::vector<const std::vector<float>*>& config_feats) {
+  // Two passes in double precision (mean, then population std), like the node normaliser.
+  std::vector<double> s(kTileConfigDim, 0), q(kTileConfigDim, 0);
+  double n = 0;
+  for (const auto* v : config_feats) {
+    for (size_t i = 0; i < v->size(); ++i) s[i % kTileConfigDim] += signed_log1p((*v)[i]);
+    n += static_cast<double>(v->size() / kTileConfigDim);
+  }
+  if (n == 0) throw_error("fit tile config normaliser", "", "at least one configuration", "none");
+  mean.assign(kTileConfigDim, 0);
+  std.assign(kTileConfigDim, 1);
+  for (int c = 0; c < kTileConfigDim; ++c) mean[c] = static_cast<float>(s[c] / n);
+  for (const auto* v : config_feats)
+    for (size_t i = 0; i < v->size(); ++i) {
+      double d = signed_log1p((*v)[i]) - mean[i % kTileConfigDim];
+      q[i % kTileConfigDim] += d * d;
+    }
+  for (int c = 0; c < kTileConfigDim; ++c) {
+    double sd = std::sqrt(q[c] / n);
+    std[c] = sd < kStdFloor ? 1.f : static_cast<float>(sd);
+  }
+}
+
+void TileConfigNormalizer::apply(float* values, int64_t rows) const {
+  TG_CHECK(mean.size() == kTileConfigDim && std.size() == kTileConfigDim,
+           "tile config normaliser not fitted");
+  for (int64_t r = 0; r < rows; ++r)
+    for (int c = 0; c < kTileConfigDim; ++c) {
+      float& v = values[r * kTileConfigDim + c];
+      v = static_cast<float>((signed_log1p(v) - mean[c]) / std[c]);
+    }
+}
+
+nlohmann::json TileConfigNormalizer::to_json() const {
+  return {{"transform", "signed_log1p"}, {"mean", mean}, {"std", std}};
+}
+
+TileConfigNormalizer TileConfigNormalizer::from_json(const nlohmann::json& j,
+                                                     const std::string& source) {
+  TileConfigNormalizer n;
+  try {
+    n.mean = j.at("mean").get<std::vector<float>>();
+    n.std = j.at("std").get<std::vector<float>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(source, "preprocessing.config_norm", "mean and std of 24 columns", e.what());
+  }
+  if (n.mean.size() != kTileConfigDim || n.std.size() != kTileConfigDim)
+    throw_error(source, "preprocessing.config_norm", "24 columns",
+                TG_STR(n.mean.size() << " means and " << n.std.size() << " stds"));
+  for (int c = 0; c < kTileConfigDim; ++c)
+    if (!std::isfinite(n.mean[c]) || !std::isfinite(n.std[c]) || n.std[c] <= 0)
+      throw_error(source, "preprocessing.config_norm", "finite means and positive stds",
+                  TG_STR("column " << c << ": mean " << n.mean[c] << ", std " << n.std[c]));
+  return n;
+}
+
 }  // namespace tgraph

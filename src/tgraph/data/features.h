@@ -70,4 +70,18 @@ FeatureNormalizer fit_normalizer_blocks(const std::vector<FeatBlock>& blocks,
 FeatureNormalizer fit_normalizer(const std::vector<const PackedGraph*>& graphs,
                                  bool log_transform = true);
 
+// Tile configuration features: z-score of the 24 config_feat columns after signed log1p (tile
+// bounds and their products span 1..1e6). Fitted on the training kernels, stored with the model.
+struct TileConfigNormalizer {
+  std::vector<float> mean, std;  // [24]
+
+  bool empty() const { return mean.empty(); }
+  // Adds the rows of one kernel's raw config_feat [rows, 24] to a running fit.
+  void fit(const std::vector<const std::vector<float>*>& config_feats);
+  // In place on [rows, 24] raw values.
+  void apply(float* values, int64_t rows) const;
+  nlohmann::json to_json() const;
+  static TileConfigNormalizer from_json(const nlohmann::json& j, const std::string& source);
+};
+
 }  // namespace tgraph

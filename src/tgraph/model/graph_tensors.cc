@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "tgraph/data/features.h"
+#include "tgraph/data/sample.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
@@ -104,6 +106,31 @@ torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch:
                .to(torch::kLong)
                .add(kEmbedOffset)
                .clamp(0, 7);
+  return t.to(device);
+}
+
+GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
+                                torch::Device device) {
+  std::vector<float> feat = s.node_feat;
+  if (!norm.empty()) norm.apply(feat.data(), s.num_nodes);
+  return make_graph_tensors(feat, s.node_opcode, s.edge_index, s.config_pos, device);
+}
+
+torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t width,
+                            const TileConfigNormalizer* tile_norm, torch::Device device) {
+  if (task == Kind::kLayout) {
+    TG_CHECK(width % kLayoutConfigDim == 0, "layout configuration width ", width);
+    auto t = torch::from_blob(const_cast<float*>(raw), {K, width / kLayoutConfigDim,
+                                                        kLayoutConfigDim}, torch::kFloat32)
+                 .to(torch::kLong)
+                 .add(kEmbedOffset)
+                 .clamp(0, 7);
+    return t.to(device);
+  }
+  TG_CHECK(width == kTileConfigDim && tile_norm && !tile_norm->empty(),
+           "tile configurations need 24 columns and a fitted normaliser");
+  auto t = torch::from_blob(const_cast<float*>(raw), {K, width}, torch::kFloat32).clone();
+  tile_norm->apply(t.data_ptr<float>(), K);
   return t.to(device);
 }
 

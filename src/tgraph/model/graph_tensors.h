@@ -6,7 +6,13 @@
 
 #include <torch/types.h>
 
+#include "tgraph/graph/tpugraphs.h"
+
 namespace tgraph {
+
+struct Sample;
+struct FeatureNormalizer;
+struct TileConfigNormalizer;
 
 constexpr int kNumericFeatures = 134;  // node_feat columns 0..133 (z-scored)
 constexpr int kLayoutFeatStart = 134;  // node_feat columns 134..139: minor_to_major
@@ -31,7 +37,17 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
                                 const std::vector<int64_t>& edge_index,
                                 const std::vector<int64_t>& config_pos, torch::Device device);
 
+// A prepared sample's graph, its node features normalised with `norm` (empty: as they are).
+GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
+                                torch::Device device);
+
 // Layout configuration values (int8 in -1..5, [S, NC, 18]) -> embedding indices (long, +2).
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device);
+
+// Raw configuration values [K, width] (Sample::read_configs, or an API caller's candidates) ->
+// the model's input: layout [K, NC, 18] long indices (value + 2); tile [K, 24] float, normalised
+// with tile_norm (required for tile).
+torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t width,
+                            const TileConfigNormalizer* tile_norm, torch::Device device);
 
 }  // namespace tgraph

@@ -1,5 +1,6 @@
 #include "tgraph/model/model_file.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -18,6 +19,10 @@ void put(std::ostream& o, T v) {
   o.write(reinterpret_cast<const char*>(&v), sizeof(T));
 }
 }  // namespace
+
+// The container (magic, version, header JSON, tensors) shared by model and ensemble files.
+void write_container(const std::string& path, nlohmann::json h,
+                     const std::map<std::string, torch::Tensor>& tensors);
 
 std::map<std::string, torch::Tensor> module_tensors(const torch::nn::Module& m) {
   std::map<std::string, torch::Tensor> out;
@@ -58,9 +63,17 @@ void save_model_file(const std::string& path, const ModelFile& f) {
   h["normalizer"] = f.normalizer;
   h["preprocessing"] = f.preprocessing;
   h["training"] = f.training;
+  if (!f.optimizer.is_null()) h["optimizer"] = f.optimizer;
+  std::map<std::string, torch::Tensor> all = f.tensors;
+  for (const auto& [name, t] : f.optimizer_tensors) all["optimizer." + name] = t;
+  write_container(path, h, all);
+}
+
+void write_container(const std::string& path, nlohmann::json h,
+                     const std::map<std::string, torch::Tensor>& tensors) {
   h["tensors"] = nlohmann::json::array();
   uint64_t offset = 0;
-  for (const auto& [name, t] : f.tensors) {
+  for (const auto& [name, t] : tensors) {
     TG_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous() && t.device().is_cpu(),
              "tensor ", name, " must be contiguous CPU float32");
     uint64_t nb = static_cast<uint64_t>(t.numel()) * 4;
@@ -78,7 +91,7 @@ void save_model_file(const std::string& path, const ModelFile& f) {
   put<uint32_t>(o, kModelFormatVersion);
   put<uint64_t>(o, header.size());
   o.write(header.data(), static_cast<std::streamsize>(header.size()));
-  for (const auto& [name, t] : f.tensors)
+  for (const auto& [name, t] : tensors)
     o.write(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * 4);
   out.commit();
 }
@@ -133,29 +146,22 @@ nlohmann::json read_model_header(const std::string& path) {
   return read_header(in, path, &start, size);
 }
 
-ModelFile load_model_file(const std::string& path) {
+namespace {
+
+struct Container {
+  nlohmann::json header;
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+Container read_container(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_error(path, "", "a readable model file", "cannot open");
   uint64_t size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
   uint64_t start = 0;
-  nlohmann::json h = read_header(in, path, &start, size);
-  ModelFile f;
-  try {
-    f.task = h.at("task").get<std::string>();
-    f.normalizer = h.at("normalizer");
-    f.preprocessing = h.at("preprocessing");
-    f.training = h.at("training");
-  } catch (const nlohmann::json::exception& e) {
-    throw_error(path, "header", "task, normalizer, preprocessing and training", e.what());
-  }
-  if (!h.contains("model")) throw_error(path, "model", "hyper-parameters", "none");
-  try {
-    f.config = ModelConfig::from_json(h["model"]);
-  } catch (const Error& e) {
-    throw_error(path, "model", "valid hyper-parameters", e.what());
-  }
-  for (const auto& t : h.value("tensors", nlohmann::json::array())) {
+  Container c;
+  c.header = read_header(in, path, &start, size);
+  for (const auto& t : c.header.value("tensors", nlohmann::json::array())) {
     std::string name = t.value("name", "");
     auto shape = t.value("shape", std::vector<int64_t>{});
     uint64_t off = t.value("offset", uint64_t(0)), nb = t.value("bytes", uint64_t(0));
@@ -169,21 +175,198 @@ ModelFile load_model_file(const std::string& path) {
     in.seekg(static_cast<std::streamoff>(start + off));
     in.read(reinterpret_cast<char*>(tensor.data_ptr<float>()), static_cast<std::streamsize>(nb));
     if (!in) throw_error(path, "tensors." + name, "its data", "end of file");
-    f.tensors[name] = tensor;
+    c.tensors[name] = tensor;
+  }
+  return c;
+}
+
+// One model's part of a header (the top level of a model file, or an ensemble member entry).
+ModelFile model_from_header(const nlohmann::json& h, const std::string& path) {
+  ModelFile f;
+  try {
+    f.task = h.at("task").get<std::string>();
+    f.normalizer = h.at("normalizer");
+    f.preprocessing = h.at("preprocessing");
+    f.training = h.at("training");
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(path, "header", "task, normalizer, preprocessing and training", e.what());
+  }
+  if (f.task != "layout" && f.task != "tile")
+    throw_error(path, "task", "layout | tile", "'" + f.task + "'");
+  if (!h.contains("model")) throw_error(path, "model", "hyper-parameters", "none");
+  try {
+    f.config = ModelConfig::from_json(h["model"]);
+  } catch (const Error& e) {
+    throw_error(path, "model", "valid hyper-parameters", e.what());
+  }
+  if ((f.config.task() == Kind::kTile) != (f.task == "tile"))
+    throw_error(path, "model.name", "a " + f.task + " model",
+                "'" + f.config.name + "' (the other task)");
+  if (h.contains("optimizer")) f.optimizer = h["optimizer"];
+  return f;
+}
+
+LoadedNet make_net(ModelFile f, const std::string& path, torch::Device device) {
+  LoadedNet n;
+  n.net = make_model(f.config);
+  load_module_tensors(*n.net, f.tensors, path);
+  n.net->to(device);
+  n.net->eval();
+  n.node_norm = FeatureNormalizer::from_json(f.normalizer, path);
+  if (f.task == "tile")
+    n.config_norm = TileConfigNormalizer::from_json(
+        f.preprocessing.value("config_norm", nlohmann::json()), path);
+  n.file = std::move(f);
+  return n;
+}
+
+}  // namespace
+
+ModelFile load_model_file(const std::string& path) {
+  Container c = read_container(path);
+  if (c.header.contains("ensemble"))
+    throw_error(path, "ensemble", "a single model file here", "an ensemble of models");
+  ModelFile f = model_from_header(c.header, path);
+  for (auto& [name, t] : c.tensors) {
+    if (name.rfind("optimizer.", 0) == 0)
+      f.optimizer_tensors[name.substr(10)] = t;
+    else
+      f.tensors[name] = t;
   }
   return f;
 }
 
-LoadedModel load_layout_model(const std::string& path, torch::Device device) {
-  LoadedModel lm;
-  lm.file = load_model_file(path);
-  if (lm.file.task != "layout")
-    throw_error(path, "task", "a layout model", "'" + lm.file.task + "'");
-  lm.model = make_layout_model(lm.file.config);
-  load_module_tensors(*lm.model, lm.file.tensors, path);
-  lm.model->to(device);
-  lm.model->eval();
-  return lm;
+LoadedModel load_model(const std::string& path, torch::Device device) {
+  Container c = read_container(path);
+  LoadedModel m;
+  m.path = path;
+  m.device = device;
+  if (!c.header.contains("ensemble")) {
+    m.members.push_back(make_net(load_model_file(path), path, device));
+  } else {
+    m.ensemble = true;
+    const nlohmann::json& e = c.header["ensemble"];
+    if (!e.contains("members") || !e["members"].is_array() || e["members"].empty())
+      throw_error(path, "ensemble.members", "a non-empty list", e.dump().substr(0, 80));
+    for (size_t i = 0; i < e["members"].size(); ++i) {
+      const nlohmann::json& mj = e["members"][i];
+      const std::string src = TG_STR(path << " (member " << i << ")");
+      ModelFile f = model_from_header(mj, src);
+      const std::string prefix = TG_STR("member" << i << "/");
+      for (const auto& [name, t] : c.tensors) {
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::string rest = name.substr(prefix.size());
+        if (rest.rfind("optimizer.", 0) == 0)
+          f.optimizer_tensors[rest.substr(10)] = t;
+        else
+          f.tensors[rest] = t;
+      }
+      LoadedNet n = make_net(std::move(f), src, device);
+      n.offset = mj.value("offset", 0.0);
+      n.scale = mj.value("scale", 1.0);
+      if (!std::isfinite(n.offset) || !std::isfinite(n.scale) || n.scale <= 0)
+        throw_error(src, "scale", "a finite offset and a positive scale",
+                    TG_STR(n.offset << ", " << n.scale));
+      m.members.push_back(std::move(n));
+    }
+  }
+  const ModelFile& f0 = m.members[0].file;
+  m.task = f0.task == "tile" ? Kind::kTile : Kind::kLayout;
+  m.prune = m.task == Kind::kLayout && f0.preprocessing.value("prune", true);
+  m.repad = f0.preprocessing.value("repad", true);
+  m.collection = f0.training.value("collection", m.task == Kind::kTile ? "tile:xla" : "");
+  return m;
+}
+
+LoadedModel load_model(const std::string& path, torch::Device device, Kind expected_task) {
+  LoadedModel m = load_model(path, device);
+  if (m.task != expected_task)
+    throw_error(path, "task", expected_task == Kind::kTile ? "a tile model" : "a layout model",
+                m.task == Kind::kTile ? "a tile model" : "a layout model");
+  return m;
+}
+
+namespace {
+
+nlohmann::json member_header(const ModelFile& f) {
+  nlohmann::json j = {{"task", f.task},
+                      {"model", f.config.to_json()},
+                      {"normalizer", f.normalizer},
+                      {"preprocessing", f.preprocessing},
+                      {"training", f.training}};
+  if (!f.optimizer.is_null()) j["optimizer"] = f.optimizer;
+  return j;
+}
+
+void write_ensemble(const std::string& path, const std::vector<ModelFile>& files,
+                    const std::vector<std::pair<double, double>>& calibration,
+                    const std::vector<std::string>& sources) {
+  nlohmann::json h;
+  h["magic"] = "TGRAPHMF";
+  h["format_version"] = kModelFormatVersion;
+  h["feature_schema_version"] = kFeatureSchemaVersion;
+  h["ensemble"] = {{"members", nlohmann::json::array()}, {"combine", "mean of standardised scores"}};
+  std::map<std::string, torch::Tensor> tensors;
+  for (size_t i = 0; i < files.size(); ++i) {
+    nlohmann::json mj = member_header(files[i]);
+    mj["offset"] = calibration[i].first;
+    mj["scale"] = calibration[i].second;
+    if (i < sources.size()) mj["source"] = sources[i];
+    h["ensemble"]["members"].push_back(mj);
+    const std::string prefix = TG_STR("member" << i << "/");
+    for (const auto& [name, t] : files[i].tensors) tensors[prefix + name] = t;
+    for (const auto& [name, t] : files[i].optimizer_tensors)
+      tensors[prefix + "optimizer." + name] = t;
+  }
+  // The top level says what the ensemble is for, like a single model's header.
+  h["task"] = files[0].task;
+  h["training"] = {{"collection", files[0].training.value("collection", "")},
+                   {"members", files.size()}};
+  write_container(path, h, tensors);
+}
+
+}  // namespace
+
+void save_ensemble_file(const std::string& path, const std::vector<std::string>& members,
+                        const std::vector<std::pair<double, double>>& calibration) {
+  TG_CHECK(members.size() == calibration.size(), "one calibration per member");
+  if (members.size() < 2)
+    throw_error("ensemble", "members", "at least 2 model files", std::to_string(members.size()));
+  std::vector<ModelFile> files;
+  for (size_t i = 0; i < members.size(); ++i) {
+    ModelFile f = load_model_file(members[i]);
+    if (i > 0) {
+      const ModelFile& first = files[0];
+      auto mismatch = [&](const char* what, const std::string& a, const std::string& b) {
+        throw_error(members[i], what, "the same as " + members[0] + " (" + a + ")", b);
+      };
+      if (f.task != first.task) mismatch("task", first.task, f.task);
+      const std::string c0 = first.training.value("collection", ""),
+                        c1 = f.training.value("collection", "");
+      if (c0 != c1) mismatch("training.collection", c0, c1);
+      nlohmann::json p0 = first.preprocessing, p1 = f.preprocessing;
+      p0.erase("config_norm");
+      p1.erase("config_norm");
+      if (p0 != p1) mismatch("preprocessing", p0.dump(), p1.dump());
+    }
+    files.push_back(std::move(f));
+  }
+  write_ensemble(path, files, calibration, members);
+}
+
+void save_loaded_model(const std::string& path, const LoadedModel& m) {
+  std::vector<ModelFile> files;
+  std::vector<std::pair<double, double>> calibration;
+  for (const LoadedNet& n : m.members) {
+    ModelFile f = n.file;
+    f.tensors = module_tensors(*n.net);
+    files.push_back(std::move(f));
+    calibration.emplace_back(n.offset, n.scale);
+  }
+  if (m.ensemble)
+    write_ensemble(path, files, calibration, {});
+  else
+    save_model_file(path, files[0]);
 }
 
 }  // namespace tgraph

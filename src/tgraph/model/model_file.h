@@ -4,14 +4,21 @@
 // Layout (little-endian): "TGRAPHMF" | u32 format version | u64 header length | header JSON |
 // raw tensor bytes. The header's "tensors" list gives each tensor's name, dtype, shape, offset and
 // size within the data block. Weights are stored as float32 on the CPU.
+//
+// Two optional parts: "optimizer" (AdamW state of a model fine-tuned through the cost-model API;
+// its tensors are named "optimizer.<parameter>.<exp_avg|exp_avg_sq>") and "ensemble" (a seed
+// ensemble: the header lists each member's model/normaliser/pre-processing/training and its score
+// calibration, the member's tensors are named "member<i>/<name>"; there is no top-level "model").
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 #include <nlohmann/json.hpp>
 
+#include "tgraph/data/features.h"
 #include "tgraph/model/models.h"
 
 namespace tgraph {
@@ -28,6 +35,8 @@ struct ModelFile {
   nlohmann::json preprocessing;  // {"prune": bool, "repad": bool}
   nlohmann::json training;       // collection, loss, steps, seconds, best validation, seed, ...
   std::map<std::string, torch::Tensor> tensors;  // named parameters and buffers
+  nlohmann::json optimizer;                      // null, or {"name": "adamw", "lr", "step", ...}
+  std::map<std::string, torch::Tensor> optimizer_tensors;  // "<parameter>.exp_avg" etc.
 };
 
 // Collects a module's parameters and buffers (moved to CPU float32).
@@ -42,11 +51,42 @@ ModelFile load_model_file(const std::string& path);                 // validates
 // Header only (no weights): for `tgraph info`.
 nlohmann::json read_model_header(const std::string& path);
 
-// Model + its file, ready to score.
-struct LoadedModel {
+// One network with the pre-processing its file prescribes, ready to score (eval mode).
+struct LoadedNet {
   ModelFile file;
-  LayoutModel model;
+  Model net;
+  FeatureNormalizer node_norm;
+  TileConfigNormalizer config_norm;  // tile only
+  double offset = 0, scale = 1;      // ensemble calibration: member score -> (s - offset) / scale
 };
-LoadedModel load_layout_model(const std::string& path, torch::Device device);
+
+// A model file loaded for scoring: one network, or the members of a seed ensemble. All members
+// share the task and the graph pre-processing (checked when the ensemble is written).
+struct LoadedModel {
+  std::string path;
+  torch::Device device = torch::kCPU;
+  Kind task = Kind::kLayout;
+  bool prune = true, repad = true;  // graph pre-processing (layout prune; re-pad minor_to_major)
+  std::string collection;           // training collection
+  std::vector<LoadedNet> members;   // one unless an ensemble
+  bool ensemble = false;            // written by save_ensemble_file
+  // The first (or only) member's network and file: what single-model callers use.
+  ModelImpl& net() const { return *members.at(0).net; }
+  const ModelFile& file() const { return members.at(0).file; }
+};
+
+// Loads any model file (layout or tile, single or ensemble); throws tgraph::Error naming the file.
+LoadedModel load_model(const std::string& path, torch::Device device);
+// As load_model, and refuses a file of the other task.
+LoadedModel load_model(const std::string& path, torch::Device device, Kind expected_task);
+
+// Writes a seed ensemble of model files of the same task, collection and pre-processing.
+// calibration[i] = {offset, scale} standardises member i's scores (see docs/model.md).
+void save_ensemble_file(const std::string& path, const std::vector<std::string>& members,
+                        const std::vector<std::pair<double, double>>& calibration);
+
+// Writes a loaded model back (a single model file, or an ensemble file when m.ensemble) with the
+// members' current weights; each member's file.optimizer / optimizer_tensors are written as set.
+void save_loaded_model(const std::string& path, const LoadedModel& m);
 
 }  // namespace tgraph

@@ -50,6 +50,10 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
+Kind ModelConfig::task() const {
+  return (name == "tile" || name == "tile-baseline") ? Kind::kTile : Kind::kLayout;
+}
+
 ModelConfig ModelConfig::preset(const std::string& name, bool cross_attention) {
   ModelConfig c;
   c.cross_attention = cross_attention;
@@ -89,7 +93,7 @@ ModelConfig ModelConfig::preset(const std::string& name, bool cross_attention) {
               "'" + name + "'");
 }
 
-int64_t LayoutModelImpl::num_parameters() const {
+int64_t ModelImpl::num_parameters() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   return n;
@@ -131,97 +135,124 @@ torch::Tensor ChannelGateImpl::forward(const torch::Tensor& x) {
   return x * torch::sigmoid(fc2(torch::relu(fc1(x))));
 }
 
+// ---------------------------------------------------------------------------------------------
+// The shared TGraph node encoder
+
+void TGraphEncoder::build_embeddings(torch::nn::Module& owner, const ModelConfig& c) {
+  layout_emb_ = owner.register_module("layout_emb", torch::nn::Embedding(8, c.layout_emb_dim));
+  opcode_emb_ = owner.register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
+  static_dim_ = kNumericFeatures + 6 * c.layout_emb_dim + c.opcode_dim;
+}
+
+void TGraphEncoder::build_blocks(torch::nn::Module& owner, const ModelConfig& c, int width_in,
+                                 int width_out) {
+  const int H = width_in, L = width_out;
+  cross_attention_ = c.cross_attention;
+  for (int i = 0; i < c.dense_layers; ++i) {
+    if (i > 0)
+      dense_.push_back(
+          owner.register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
+    dense_gate_.push_back(owner.register_module("dense_gate" + std::to_string(i),
+                                                ChannelGate(L, c.gate_bottleneck)));
+  }
+  for (int i = 0; i < c.graph_layers; ++i) {
+    sage_l_.push_back(
+        owner.register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
+    sage_r_.push_back(
+        owner.register_module("sage_r" + std::to_string(i),
+                              torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
+    graph_gate_.push_back(owner.register_module("graph_gate" + std::to_string(i),
+                                                ChannelGate(L, c.gate_bottleneck)));
+  }
+  if (c.cross_attention)
+    log_temp_ = owner.register_parameter(
+        "log_temperature",
+        torch::full({c.dense_layers + c.graph_layers}, std::log(c.attn_temperature)));
+  dropout_ = owner.register_module("dropout", torch::nn::Dropout(c.dropout));
+}
+
+torch::Tensor TGraphEncoder::static_inputs(const GraphTensors& g) {
+  return torch::cat(
+      {g.node_num, layout_emb_->forward(g.m2m).view({g.num_nodes, -1}), opcode_emb_->forward(g.opcode)},
+      1);
+}
+
+torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
+  if (!cross_attention_) return x;
+  return config_cross_attention(x, log_temp_[block].exp());
+}
+
+torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_mean) {
+  int block = 0;
+  for (size_t i = 0; i < dense_gate_.size(); ++i) {
+    if (i > 0) x = dense_[i - 1]->forward(x);
+    x = dense_gate_[i]->forward(instance_norm_nodes(x));
+    x = torch::gelu(attend(x, block++));
+  }
+  for (size_t i = 0; i < sage_l_.size(); ++i) {
+    auto y = instance_norm_nodes(x);
+    y = sage_l_[i]->forward(aggregate(adj_mean, y)) + sage_r_[i]->forward(y);
+    y = attend(graph_gate_[i]->forward(y), block++);
+    x = dropout_->forward(torch::gelu(y + x));
+  }
+  return x;
+}
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// TGraph
+// Layout TGraph
 
-class TGraphModel : public LayoutModelImpl {
+class TGraphModel : public ModelImpl {
  public:
   explicit TGraphModel(const ModelConfig& c) : cfg_(c) {
     const int H = c.hidden;
     const int L = c.cross_attention ? H / 2 : H;  // layer output width before the attention concat
-    layout_emb_ = register_module("layout_emb", torch::nn::Embedding(8, c.layout_emb_dim));
-    opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
-    const int static_in = kNumericFeatures + 6 * c.layout_emb_dim + c.opcode_dim;
-    const int config_in = 18 * c.layout_emb_dim;
+    enc_.build_embeddings(*this, c);
     // The first Linear over concat(static, config) is split in two (exactly the same map): the
     // static part is computed once per node, not once per node and configuration.
-    in_static_ = register_module("in_static", torch::nn::Linear(static_in, L));
+    in_static_ = register_module("in_static", torch::nn::Linear(enc_.static_dim(), L));
     in_config_ = register_module(
-        "in_config", torch::nn::Linear(torch::nn::LinearOptions(config_in, L).bias(false)));
-    for (int i = 0; i < c.dense_layers; ++i) {
-      if (i > 0)
-        dense_.push_back(register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
-      dense_gate_.push_back(
-          register_module("dense_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
-    }
-    for (int i = 0; i < c.graph_layers; ++i) {
-      sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
-      sage_r_.push_back(
-          register_module("sage_r" + std::to_string(i),
-                          torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
-      graph_gate_.push_back(
-          register_module("graph_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
-    }
-    const int blocks = c.dense_layers + c.graph_layers;
-    if (c.cross_attention)
-      log_temp_ = register_parameter("log_temperature",
-                                     torch::full({blocks}, std::log(c.attn_temperature)));
-    dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
+        "in_config",
+        torch::nn::Linear(torch::nn::LinearOptions(18 * c.layout_emb_dim, L).bias(false)));
+    enc_.build_blocks(*this, c, H, L);
     head_ = register_module("head", torch::nn::Linear(H, 1));
   }
 
   const ModelConfig& config() const override { return cfg_; }
 
-  torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) override {
-    const int64_t N = g.num_nodes, S = configs.size(0), NC = configs.size(1);
+  torch::Tensor encode_graph(const GraphTensors& g) override {
+    return in_static_(enc_.static_inputs(g)) + empty_config();  // [N, L]
+  }
+
+  torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
+                      const torch::Tensor& configs) override {
+    const int64_t S = configs.size(0), NC = configs.size(1);
     TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
-    // Static node part: [N, L].
-    auto stat =
-        torch::cat({g.node_num, layout_emb_(g.m2m).view({N, -1}), opcode_emb_(g.opcode)}, 1);
-    auto h_node = in_static_(stat);
-    // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector.
-    auto c0 = in_config_(layout_emb_->weight[0].repeat({18}));             // [L]
-    auto delta = in_config_(layout_emb_(configs).view({S, NC, -1})) - c0;  // [S, NC, L]
-    auto x = (h_node + c0).unsqueeze(1).repeat({1, S, 1});                 // [N, S, L]
+    // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector,
+    // folded into `code`; configurable nodes add their difference from it.
+    auto delta = in_config_(enc_.layout_emb()(configs).view({S, NC, -1})) - empty_config();
+    auto x = code.unsqueeze(1).repeat({1, S, 1});  // [N, S, L]
     x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
-    int block = 0;
-    for (size_t i = 0; i < dense_gate_.size(); ++i) {
-      if (i > 0) x = dense_[i - 1](x);
-      x = dense_gate_[i](instance_norm_nodes(x));
-      x = torch::gelu(attend(x, block++));
-    }
-    for (size_t i = 0; i < sage_l_.size(); ++i) {
-      auto y = instance_norm_nodes(x);
-      y = sage_l_[i](aggregate(g.adj_mean, y)) + sage_r_[i](y);
-      y = attend(graph_gate_[i](y), block++);
-      x = dropout_(torch::gelu(y + x));
-    }
+    x = enc_.blocks(x, g.adj_mean);
     return head_(x.mean(0)).squeeze(-1);  // [S]
   }
 
  private:
-  torch::Tensor attend(const torch::Tensor& x, int block) {
-    if (!cfg_.cross_attention) return x;
-    return config_cross_attention(x, log_temp_[block].exp());
+  torch::Tensor empty_config() {  // [L]
+    return in_config_(enc_.layout_emb()->weight[0].repeat({18}));
   }
-
   ModelConfig cfg_;
-  torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
+  TGraphEncoder enc_;
   torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, head_{nullptr};
-  std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;
-  std::vector<ChannelGate> dense_gate_, graph_gate_;
-  torch::Tensor log_temp_;
-  torch::nn::Dropout dropout_{nullptr};
 };
 
 // ---------------------------------------------------------------------------------------------
-// Baseline: the official TpuGraphs layout baseline's shape (opcode embedding 32, hidden 32,
-// residual GCN layers over the symmetrised adjacency, configuration features on the configurable
-// nodes, mean + sum readout, MLP head).
+// Layout baseline: the official TpuGraphs layout baseline's shape (opcode embedding 32, hidden
+// 32, residual GCN layers over the symmetrised adjacency, configuration features on the
+// configurable nodes, mean + sum readout, MLP head).
 
-class BaselineModel : public LayoutModelImpl {
+class BaselineModel : public ModelImpl {
  public:
   explicit BaselineModel(const ModelConfig& c) : cfg_(c) {
     const int H = c.hidden;
@@ -237,13 +268,17 @@ class BaselineModel : public LayoutModelImpl {
   }
   const ModelConfig& config() const override { return cfg_; }
 
-  torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) override {
-    const int64_t N = g.num_nodes, S = configs.size(0);
+  torch::Tensor encode_graph(const GraphTensors& g) override {
     // Raw layout values (-1..5) as numbers; non-configurable nodes get zeros.
     auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
-    auto stat = in_static_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
-    auto cfg = in_config_((configs - kEmbedOffset).to(torch::kFloat32));              // [S, NC, H]
-    auto x = stat.unsqueeze(1).repeat({1, S, 1}).index_add(0, g.config_pos, cfg.transpose(0, 1));
+    return in_static_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
+  }
+
+  torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
+                      const torch::Tensor& configs) override {
+    const int64_t N = g.num_nodes, S = configs.size(0);
+    auto cfg = in_config_((configs - kEmbedOffset).to(torch::kFloat32));  // [S, NC, H]
+    auto x = code.unsqueeze(1).repeat({1, S, 1}).index_add(0, g.config_pos, cfg.transpose(0, 1));
     x = torch::relu(x);
     for (auto& lin : gcn_) x = x + torch::relu(lin(aggregate(g.adj_sym, x)));
     // Sum readout scaled by 1/sqrt(N) so graphs of 300 and 40 000 nodes stay in one range.
@@ -258,12 +293,99 @@ class BaselineModel : public LayoutModelImpl {
   std::vector<torch::nn::Linear> gcn_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Tile late fusion: the TGraph node encoder once per kernel, mean+max readout, configuration MLP,
+// head. The whole graph side is configuration-independent, so encode_graph returns the pooled
+// kernel vector and scoring a slate costs only the configuration MLP and the head.
+
+class TileLateFusion : public ModelImpl {
+ public:
+  explicit TileLateFusion(const ModelConfig& c) : cfg_(c) {
+    const int H = c.hidden;
+    TG_CHECK(!c.cross_attention, "the tile model has no cross-attention");
+    enc_.build_embeddings(*this, c);
+    in_ = register_module("in", torch::nn::Linear(enc_.static_dim(), H));
+    enc_.build_blocks(*this, c, H, H);
+    cfg1_ = register_module("cfg1", torch::nn::Linear(kTileConfigDim, H));
+    cfg2_ = register_module("cfg2", torch::nn::Linear(H, H));
+    head1_ = register_module("head1", torch::nn::Linear(4 * H, H));
+    head2_ = register_module("head2", torch::nn::Linear(H, H));
+    head3_ = register_module("head3", torch::nn::Linear(H, 1));
+  }
+  const ModelConfig& config() const override { return cfg_; }
+
+  torch::Tensor encode_graph(const GraphTensors& g) override {
+    auto h0 = in_(enc_.static_inputs(g));             // [N, H]
+    auto x = enc_.blocks(h0.unsqueeze(1), g.adj_mean);  // [N, 1, H]: one "configuration"
+    // InstanceNorm over the nodes of one kernel removes whatever all its nodes share (e.g. a
+    // kernel-wide tensor size), so the readout also gets the mean of the first projection.
+    return torch::cat({x.mean(0), std::get<0>(x.max(0)), h0.mean(0, true)}, -1);  // [1, 3H]
+  }
+
+  torch::Tensor score(const GraphTensors&, const torch::Tensor& code,
+                      const torch::Tensor& cfg) override {
+    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                 // [S, H]
+    auto h = torch::cat({code.expand({cfg.size(0), code.size(1)}), c}, 1);  // [S, 4H]
+    return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
+  }
+
+ private:
+  ModelConfig cfg_;
+  TGraphEncoder enc_;
+  torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr},
+      head2_{nullptr}, head3_{nullptr};
+};
+
+// Tile early join (the TpuGraphs tile baseline's shape): the configuration is added to every node
+// before the GraphSAGE layers, so the graph is encoded once per configuration.
+class TileEarlyJoin : public ModelImpl {
+ public:
+  explicit TileEarlyJoin(const ModelConfig& c) : cfg_(c) {
+    const int H = c.hidden;
+    opcode_emb_ = register_module("opcode_emb", torch::nn::Embedding(121, c.opcode_dim));
+    in_ = register_module("in", torch::nn::Linear(kNumericFeatures + 6 + c.opcode_dim, H));
+    in_cfg_ = register_module(
+        "in_cfg", torch::nn::Linear(torch::nn::LinearOptions(kTileConfigDim, H).bias(false)));
+    for (int i = 0; i < c.graph_layers; ++i) {
+      sage_l_.push_back(register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, H)));
+      sage_r_.push_back(
+          register_module("sage_r" + std::to_string(i),
+                          torch::nn::Linear(torch::nn::LinearOptions(H, H).bias(false))));
+    }
+    mlp1_ = register_module("mlp1", torch::nn::Linear(H, H));
+    mlp2_ = register_module("mlp2", torch::nn::Linear(H, 1));
+  }
+  const ModelConfig& config() const override { return cfg_; }
+
+  torch::Tensor encode_graph(const GraphTensors& g) override {
+    auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
+    return in_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
+  }
+
+  torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
+                      const torch::Tensor& cfg) override {
+    auto x = torch::relu(code.unsqueeze(1) + in_cfg_(cfg).unsqueeze(0));  // [N, S, H]
+    for (size_t i = 0; i < sage_l_.size(); ++i)
+      x = torch::relu(sage_l_[i](aggregate(g.adj_mean, x)) + sage_r_[i](x));
+    return mlp2_(torch::relu(mlp1_(x.mean(0)))).squeeze(-1);  // [S]
+  }
+
+ private:
+  ModelConfig cfg_;
+  torch::nn::Embedding opcode_emb_{nullptr};
+  torch::nn::Linear in_{nullptr}, in_cfg_{nullptr}, mlp1_{nullptr}, mlp2_{nullptr};
+  std::vector<torch::nn::Linear> sage_l_, sage_r_;
+};
+
 }  // namespace
 
-LayoutModel make_layout_model(const ModelConfig& cfg) {
+Model make_model(const ModelConfig& cfg) {
   if (cfg.name == "tgraph") return std::make_shared<TGraphModel>(cfg);
   if (cfg.name == "baseline") return std::make_shared<BaselineModel>(cfg);
-  throw_error("model config", "name", "tgraph | baseline", "'" + cfg.name + "'");
+  if (cfg.name == "tile") return std::make_shared<TileLateFusion>(cfg);
+  if (cfg.name == "tile-baseline") return std::make_shared<TileEarlyJoin>(cfg);
+  throw_error("model config", "name", "tgraph | baseline | tile | tile-baseline",
+              "'" + cfg.name + "'");
 }
 
 }  // namespace tgraph

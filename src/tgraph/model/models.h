@@ -1,12 +1,18 @@
-// The layout models: TGraph (docs: tgraph-model.md section 2) and the TpuGraphs-style baseline
-// (section 5), both scoring a slate of configurations of one graph (higher score = slower).
+// The four cost models behind one interface: layout TGraph (docs: tgraph-model.md section 2) and
+// the TpuGraphs-style layout baseline (section 5); the tile late-fusion model (section 4) and the
+// early-join tile baseline. The two TGraph variants share one node encoder (TGraphEncoder).
 //
-// Internal activation layout is [N, S, F] (nodes, configurations of the slate, channels): the
-// sparse aggregation is then one [N, N] x [N, S*F] product with no transposes.
+// Every model scores a slate of configurations of one graph (higher score = slower). Scoring is
+// split in two so that callers can cache the configuration-independent part of a graph:
+//   code = encode_graph(g)            // depends on the graph and the weights only
+//   scores = score(g, code, configs)  // [S]
+// forward(g, configs) does both. Internal activation layout is [N, S, F] (nodes, configurations
+// of the slate, channels): the sparse aggregation is then one [N, N] x [N, S*F] product.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
@@ -14,6 +20,7 @@
 #include <torch/nn/modules/linear.h>
 #include <nlohmann/json.hpp>
 
+#include "tgraph/graph/tpugraphs.h"
 #include "tgraph/model/graph_tensors.h"
 
 namespace tgraph {
@@ -30,22 +37,31 @@ struct ModelConfig {
   int layout_emb_dim = 4;  // shared embedding of layout values -2..5
   double attn_temperature = 0.5;
 
+  // The task a model name belongs to (layout for tgraph/baseline, tile for tile/tile-baseline).
+  Kind task() const;
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);  // throws tgraph::Error on bad values
   // Reference sizes per model name; "tgraph-cpu" is the CPU-friendly preset (hidden 64).
   static ModelConfig preset(const std::string& name, bool cross_attention);
 };
 
-class LayoutModelImpl : public torch::nn::Module {
+class ModelImpl : public torch::nn::Module {
  public:
-  // g: graph tensors; configs: [S, NC, 18] long layout indices (value + 2). Returns [S] scores.
-  virtual torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) = 0;
+  // The configuration-independent part of one graph; valid while the weights do not change.
+  virtual torch::Tensor encode_graph(const GraphTensors& g) = 0;
+  // configs: layout [S, NC, 18] long layout indices (value + 2); tile [S, 24] float normalised.
+  // Returns [S] scores.
+  virtual torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
+                              const torch::Tensor& configs) = 0;
+  torch::Tensor forward(const GraphTensors& g, const torch::Tensor& configs) {
+    return score(g, encode_graph(g), configs);
+  }
   virtual const ModelConfig& config() const = 0;
   int64_t num_parameters() const;
 };
-using LayoutModel = std::shared_ptr<LayoutModelImpl>;
+using Model = std::shared_ptr<ModelImpl>;
 
-LayoutModel make_layout_model(const ModelConfig& cfg);
+Model make_model(const ModelConfig& cfg);  // any of the four names
 
 // Building blocks, exposed for tests.
 // Normalises over nodes (dim 0) for each configuration and channel; no affine parameters.
@@ -61,5 +77,39 @@ struct ChannelGateImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(ChannelGate);
+
+// The TGraph node encoder, written once for layout TGraph and the tile late-fusion model: the
+// static node embedding (numeric features, minor_to_major embedding, opcode embedding), then
+// `dense_layers` dense blocks and `graph_layers` GraphSAGE blocks with channel gates, optional
+// cross-attention over the configurations of the slate, residuals and dropout.
+//
+// Its layers are registered directly on the owning module under flat names (layout_emb,
+// opcode_emb, dense<i>, dense_gate<i>, sage_l<i>, sage_r<i>, graph_gate<i>, log_temperature,
+// dropout), so model files written before the encoder was shared still load.
+class TGraphEncoder {
+ public:
+  // Two steps so that the owner can register its input projection in between: registration
+  // order fixes the order of random initialisation, kept as it was before the encoder was shared.
+  void build_embeddings(torch::nn::Module& owner, const ModelConfig& c);
+  // width_in: the width blocks read (hidden); width_out: what each layer writes (hidden, or
+  // hidden / 2 with cross-attention, whose concatenation doubles it back).
+  void build_blocks(torch::nn::Module& owner, const ModelConfig& c, int width_in, int width_out);
+  int static_dim() const { return static_dim_; }
+  // [N, 134 + 6 * layout_emb_dim + opcode_dim]
+  torch::Tensor static_inputs(const GraphTensors& g);
+  // x: [N, S, width_out] after the input projection -> [N, S, width_in].
+  torch::Tensor blocks(torch::Tensor x, const torch::Tensor& adj_mean);
+  torch::nn::Embedding& layout_emb() { return layout_emb_; }
+
+ private:
+  torch::Tensor attend(const torch::Tensor& x, int block);
+  bool cross_attention_ = false;
+  int static_dim_ = 0;
+  torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
+  std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;
+  std::vector<ChannelGate> dense_gate_, graph_gate_;
+  torch::Tensor log_temp_;
+  torch::nn::Dropout dropout_{nullptr};
+};
 
 }  // namespace tgraph

@@ -15,26 +15,26 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   using Clock = std::chrono::steady_clock;
   std::string runtime = init_torch(opt.ctx);
   auto g = std::make_shared<const LayoutGraph>(load_layout(opt.graph_path));
+  Sample in = sample_from_layout(g, opt.prune, true);
   // Normaliser from the graph itself: throughput does not depend on the statistics.
-  std::vector<float> feat = g->node_feat;
-  FeatureNormalizer norm = fit_normalizer_blocks({FeatBlock{feat.data(), g->num_nodes}});
-  GraphInput in = graph_input_from_layout(g, opt.prune, true, norm, opt.ctx.device);
+  FeatureNormalizer norm = fit_normalizer_blocks({FeatBlock{in.node_feat.data(), in.num_nodes}});
+  GraphTensors tensors = make_graph_tensors(in, norm, opt.ctx.device);
   ModelConfig mc = ModelConfig::preset(opt.model, opt.cross_attention == 1);
-  LayoutModel model = make_layout_model(mc);
+  Model model = make_model(mc);
   model->to(opt.ctx.device);
   torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(1e-3));
   const int64_t S = std::min(opt.slate, in.num_configs);
   std::vector<int64_t> rows(static_cast<size_t>(S));
   for (int64_t i = 0; i < S; ++i) rows[i] = i * (in.num_configs / S);
-  std::vector<int8_t> buf(static_cast<size_t>(S * in.num_config_nodes * kLayoutConfigDim));
+  std::vector<float> buf(static_cast<size_t>(S * in.config_width));
   in.read_configs(rows, buf.data());
-  auto cfg = config_indices(buf.data(), S, in.num_config_nodes, opt.ctx.device);
+  auto cfg = config_tensor(Kind::kLayout, buf.data(), S, in.config_width, nullptr, opt.ctx.device);
   std::vector<int64_t> rt(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) rt[i] = in.runtimes[rows[i]] + static_cast<int64_t>(i);
   auto y = torch::tensor(rt).to(opt.ctx.device);
   auto step = [&] {
     optim.zero_grad();
-    auto loss = pairwise_hinge_loss(model->forward(in.tensors, cfg), y);
+    auto loss = pairwise_hinge_loss(model->forward(tensors, cfg), y);
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     optim.step();
@@ -48,14 +48,14 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   // Inference: every configuration, slate by slate.
   t0 = Clock::now();
-  score_all_configs(*model, in, opt.infer_slate, 0);
+  score_configs(*model, tensors, in, nullptr, opt.infer_slate, 0);
   if (opt.ctx.device.is_cuda()) torch::cuda::synchronize();
   double infer_s = std::chrono::duration<double>(Clock::now() - t0).count();
   double gflops = measure_matmul_gflops(opt.ctx);
   return {{"graph", g->stem},
           {"nodes", g->num_nodes},
-          {"pruned_nodes", in.tensors.num_nodes},
-          {"config_nodes", in.num_config_nodes},
+          {"pruned_nodes", in.num_nodes},
+          {"config_nodes", in.num_config_nodes()},
           {"configs", in.num_configs},
           {"model", opt.model},
           {"cross_attention", mc.cross_attention},

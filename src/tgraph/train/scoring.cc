@@ -1,170 +1,122 @@
 #include "tgraph/train/scoring.h"
 
 #include <algorithm>
-#include <chrono>
-#include <iomanip>
+#include <cmath>
 #include <numeric>
 #include <random>
-#include <sstream>
 
 #include <torch/torch.h>
 
-#include "tgraph/data/prune.h"
-#include "tgraph/model/model_file.h"
+#include "tgraph/eval/metrics.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
 
-namespace {
-std::vector<float> normalised(std::vector<float> feat, int64_t N, const FeatureNormalizer& norm) {
-  if (!norm.empty()) norm.apply(feat.data(), N);
-  return feat;
-}
-}  // namespace
-
-GraphInput graph_input_from_pack(std::shared_ptr<const PackedGraph> pg,
-                                 const FeatureNormalizer& norm, torch::Device device) {
-  GraphInput in;
-  in.stem = pg->stem();
-  in.source = pg->path();
-  in.tensors = make_graph_tensors(normalised(pg->node_feat(), pg->num_nodes(), norm),
-                                  pg->node_opcode(), pg->edge_index(), pg->config_pos(), device);
-  in.num_configs = pg->num_configs();
-  in.num_config_nodes = pg->num_config_nodes();
-  in.runtimes = pg->config_runtime();
-  in.labelled = pg->labelled();
-  in.read_configs = [pg](const std::vector<int64_t>& rows, int8_t* out) {
-    pg->read_configs(rows, out);
-  };
-  return in;
-}
-
-GraphInput graph_input_from_layout(std::shared_ptr<const LayoutGraph> g, bool prune, bool repad,
-                                   const FeatureNormalizer& norm, torch::Device device) {
-  TG_CHECK(g->config_feat_loaded, "graph_input_from_layout needs node_config_feat in memory");
-  PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, prune);
-  std::vector<float> feat = gather_rows(g->node_feat.data(), kNodeFeatDim, p.node_ids);
-  if (repad) repad_minor_to_major(feat.data(), p.num_nodes);
-  std::vector<uint8_t> op = gather_rows(g->node_opcode.data(), 1, p.node_ids);
-  GraphInput in;
-  in.stem = g->stem;
-  in.source = g->path;
-  in.tensors = make_graph_tensors(normalised(std::move(feat), p.num_nodes, norm), op, p.edge_index,
-                                  p.config_pos, device);
-  in.num_configs = g->num_configs;
-  in.num_config_nodes = g->num_config_nodes;
-  in.runtimes = g->config_runtime;
-  in.labelled = g->labelled;
-  in.read_configs = [g](const std::vector<int64_t>& rows, int8_t* out) {
-    const int64_t row = g->num_config_nodes * kLayoutConfigDim;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const float* src = g->config_row(rows[i]);
-      for (int64_t k = 0; k < row; ++k)
-        out[static_cast<int64_t>(i) * row + k] = static_cast<int8_t>(src[k]);
-    }
-  };
-  return in;
-}
-
-std::vector<double> score_all_configs(LayoutModelImpl& model, const GraphInput& g, int64_t slate,
-                                      uint64_t seed) {
+std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
+                                  const TileConfigNormalizer* tile_norm, int64_t slate,
+                                  uint64_t seed) {
+  TG_CHECK(slate >= 1, "slate must be >= 1");
   torch::NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
-  const int64_t C = g.num_configs, NC = g.num_config_nodes;
+  const bool was_training = net.is_training();
+  net.eval();
+  const int64_t C = s.num_configs;
   std::vector<int64_t> order(static_cast<size_t>(C));
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(seed);
   std::shuffle(order.begin(), order.end(), rng);
   std::vector<double> scores(static_cast<size_t>(C), 0.0);
-  const torch::Device dev = g.tensors.node_num.device();
-  std::vector<int8_t> buf;
+  const torch::Device dev = g.node_num.device();
+  torch::Tensor code = C > 0 ? net.encode_graph(g) : torch::Tensor();
+  std::vector<float> buf;
   for (int64_t b = 0; b < C; b += slate) {
     std::vector<int64_t> rows(order.begin() + b, order.begin() + std::min(C, b + slate));
     // Sorted rows read faster (consecutive runs); scores map back through `rows`.
     std::sort(rows.begin(), rows.end());
-    buf.resize(rows.size() * static_cast<size_t>(NC * kLayoutConfigDim));
-    g.read_configs(rows, buf.data());
-    auto cfg = config_indices(buf.data(), static_cast<int64_t>(rows.size()), NC, dev);
-    auto s = model.forward(g.tensors, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
-    const double* p = s.data_ptr<double>();
-    for (size_t i = 0; i < rows.size(); ++i) scores[rows[i]] = p[i];
+    const int64_t K = static_cast<int64_t>(rows.size());
+    buf.resize(static_cast<size_t>(K * s.config_width));
+    s.read_configs(rows, buf.data());
+    auto cfg = config_tensor(s.task, buf.data(), K, s.config_width, tile_norm, dev);
+    auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
+    const double* p = out.data_ptr<double>();
+    for (int64_t i = 0; i < K; ++i) scores[rows[i]] = p[i];
   }
-  if (was_training) model.train();
+  if (was_training) net.train();
   return scores;
 }
 
-std::vector<GraphInput> inputs_for_split(const ModelFile& model, const std::string& data_root,
-                                         const Collection& c, const std::string& split,
-                                         const std::string& cache_dir, int threads,
-                                         torch::Device device) {
-  PackOptions po;
-  po.prune = model.preprocessing.value("prune", true);
-  po.repad = model.preprocessing.value("repad", true);
-  po.dedup = false;
-  FeatureNormalizer norm = FeatureNormalizer::from_json(model.normalizer, "model normalizer");
-  std::string dir = pack_collection(data_root, c, split, cache_dir, po, threads);
-  std::vector<GraphInput> out;
-  for (const auto& p : list_packed(dir))
-    out.push_back(graph_input_from_pack(std::make_shared<const PackedGraph>(PackedGraph::open(p)),
-                                        norm, device));
-  if (out.empty()) throw_error(c.dir(data_root, split), "", "layout graphs (.npz)", "none");
+ModelScores combine_member_scores(const LoadedModel& m,
+                                  const std::vector<std::vector<double>>& raw) {
+  TG_CHECK(raw.size() == m.members.size() && !raw.empty(), "one score vector per member");
+  const size_t K = raw[0].size(), M = raw.size();
+  ModelScores out;
+  out.spread.assign(K, 0.0);
+  if (M == 1) {  // a single model's scores are its network's, unstandardised
+    out.score = raw[0];
+    return out;
+  }
+  out.score.assign(K, 0.0);
+  std::vector<double> sq(K, 0.0);
+  for (size_t j = 0; j < M; ++j) {
+    const LoadedNet& n = m.members[j];
+    for (size_t i = 0; i < K; ++i) {
+      const double z = (raw[j][i] - n.offset) / n.scale;
+      out.score[i] += z / M;
+      sq[i] += z * z / M;
+    }
+  }
+  for (size_t i = 0; i < K; ++i)
+    out.spread[i] = std::sqrt(std::max(0.0, sq[i] - out.score[i] * out.score[i]));
   return out;
 }
 
-EvalReport evaluate_graphs(LayoutModelImpl& model, const std::vector<GraphInput>& graphs,
-                           int64_t slate, uint64_t seed) {
-  auto t0 = std::chrono::steady_clock::now();
-  EvalReport r;
-  std::vector<RankMetrics> per;
-  for (size_t i = 0; i < graphs.size(); ++i) {
-    const GraphInput& g = graphs[i];
-    if (!g.labelled)
-      throw_error(g.source, "config_runtime",
-                  "a labelled graph (runtimes > 0) to compute metrics on",
-                  "all zeros (unlabelled test data): use `tgraph predict` instead");
-    auto s = score_all_configs(model, g, slate, seed + i);
-    RankMetrics m = rank_metrics(s, g.runtimes, g.source);
-    r.graphs.push_back({g.stem, m});
-    per.push_back(m);
+ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed) {
+  TG_CHECK(s.task == m.task, "sample and model of different tasks");
+  std::vector<std::vector<double>> raw;
+  for (const LoadedNet& n : m.members) {
+    GraphTensors g = make_graph_tensors(s, n.node_norm, m.device);
+    raw.push_back(score_configs(*n.net, g, s, &n.config_norm, slate, seed));
   }
-  r.mean = mean_rank_metrics(per);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return combine_member_scores(m, raw);
 }
 
-nlohmann::json EvalReport::to_json() const {
-  nlohmann::json j;
-  auto num = [](double v) {
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  };
-  j["mean_tau"] = num(mean.tau);
-  j["mean_opa"] = num(mean.opa);
-  j["graphs"] = nlohmann::json::array();
-  for (const auto& g : graphs)
-    j["graphs"].push_back({{"graph", g.stem},
-                           {"tau", num(g.metrics.tau)},
-                           {"opa", num(g.metrics.opa)},
-                           {"configs", g.metrics.n}});
-  j["seconds"] = seconds;
-  return j;
+std::vector<Sample> samples_for_split(const LoadedModel& m, const std::string& data_root,
+                                      const Collection& c, const std::string& split,
+                                      const std::string& cache_dir, int threads) {
+  if ((c.kind == Kind::kTile) != (m.task == Kind::kTile))
+    throw_error(m.path, "task", "a model for " + c.name(),
+                m.task == Kind::kTile ? "a tile model" : "a layout model");
+  return task_for(m.task).load_split(data_root, c, split, Preprocessing{m.prune, m.repad},
+                                     /*dedup=*/false, cache_dir, threads);
 }
 
-std::string EvalReport::table() const {
-  std::ostringstream o;
-  o << std::left << std::setw(56) << "graph" << std::right << std::setw(9) << "configs"
-    << std::setw(9) << "tau" << std::setw(9) << "OPA"
-    << "\n";
-  o << std::fixed << std::setprecision(4);
-  for (const auto& g : graphs) {
-    std::string n = g.stem.size() > 55 ? g.stem.substr(0, 52) + "..." : g.stem;
-    o << std::left << std::setw(56) << n << std::right << std::setw(9) << g.metrics.n
-      << std::setw(9) << g.metrics.tau << std::setw(9) << g.metrics.opa << "\n";
+EvalReport evaluate_model(const LoadedModel& m, const std::vector<Sample>& samples, int64_t slate,
+                          uint64_t seed) {
+  return evaluate_samples(task_for(m.task), samples, [&](const Sample& s, size_t i) {
+    return score_sample(m, s, slate, seed + i).score;
+  });
+}
+
+EvalReport evaluate_row_order(Kind task, const std::vector<Sample>& samples) {
+  return evaluate_samples(task_for(task), samples, [](const Sample& s, size_t) {
+    std::vector<double> v(static_cast<size_t>(s.num_configs));
+    std::iota(v.begin(), v.end(), 0.0);
+    return v;
+  });
+}
+
+std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
+                                        const Collection& c, int64_t slate, uint64_t seed) {
+  std::vector<SubmissionRow> rows;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    std::vector<double> v = score_sample(m, s, slate, seed + i).score;
+    if (m.task == Kind::kTile)
+      rows.push_back({submission_id(c, s.stem), top_k_by_score(v, kTileSubmissionK),
+                      s.num_configs, false});
+    else
+      rows.push_back({submission_id(c, s.stem), ranking_by_score(v), s.num_configs, true});
   }
-  o << std::left << std::setw(56) << ("mean over " + std::to_string(graphs.size()) + " graphs")
-    << std::right << std::setw(9) << "" << std::setw(9) << mean.tau << std::setw(9) << mean.opa
-    << "\n";
-  return o.str();
+  return rows;
 }
 
 }  // namespace tgraph

@@ -1,69 +1,57 @@
-// Scoring graphs with a layout model: graph inputs from packed files or in-memory graphs,
-// slate-wise scoring of every configuration, evaluation (tau-b, OPA) and prediction (rankings).
+// Scoring prepared samples with a network or a loaded model (single or seed ensemble), for both
+// tasks: every configuration of a graph in slates, evaluation through the one evaluator
+// (task.h), and the one predictor (submission rows).
 #pragma once
 
-#include <functional>
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "tgraph/data/features.h"
-#include "tgraph/data/pack.h"
-#include "tgraph/eval/metrics.h"
-#include "tgraph/graph/tpugraphs.h"
+#include "tgraph/data/sample.h"
+#include "tgraph/eval/submission.h"
 #include "tgraph/model/graph_tensors.h"
+#include "tgraph/model/model_file.h"
 #include "tgraph/model/models.h"
+#include "tgraph/train/task.h"
 
 namespace tgraph {
 
-// Everything needed to score the configurations of one graph.
-struct GraphInput {
-  std::string stem;
-  std::string source;  // file it came from (for messages)
-  GraphTensors tensors;
-  int64_t num_configs = 0, num_config_nodes = 0;
-  std::vector<int64_t> runtimes;  // [C] ns (all 0 when unlabelled)
-  bool labelled = false;
-  // Fills out [rows.size(), NC, 18] with layout values (-1..5) of the given configuration rows.
-  std::function<void(const std::vector<int64_t>& rows, int8_t* out)> read_configs;
+// Scores all configurations of `s` with `net` (its graph tensors `g`, already normalised) in
+// slates of `slate` rows. The slate partition is a fixed shuffle (seeded) of the rows, so
+// cross-attention models see mixed slates and results are reproducible. The graph part is encoded
+// once (ModelImpl::encode_graph). tile_norm: the tile configuration normaliser (tile only).
+// Returns [C] scores (higher = predicted slower). Runs without autograd, in eval mode.
+std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
+                                  const TileConfigNormalizer* tile_norm, int64_t slate,
+                                  uint64_t seed);
+
+// A loaded model's scores for every configuration of a sample. A single model's scores are its
+// network's; an ensemble's are the mean over members of (score - offset) / scale, with the
+// population standard deviation across members as `spread` (0 for a single model).
+struct ModelScores {
+  std::vector<double> score, spread;  // [C]
 };
+ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed);
+// The combination itself, from each member's raw scores (raw[member][k]).
+ModelScores combine_member_scores(const LoadedModel& m,
+                                  const std::vector<std::vector<double>>& raw);
 
-// From a packed file (pruning/re-padding already applied at pack time).
-GraphInput graph_input_from_pack(std::shared_ptr<const PackedGraph> pg,
-                                 const FeatureNormalizer& norm, torch::Device device);
-// From an in-memory layout graph (the C++ API and tests): prunes and re-pads as the model expects.
-GraphInput graph_input_from_layout(std::shared_ptr<const LayoutGraph> g, bool prune, bool repad,
-                                   const FeatureNormalizer& norm, torch::Device device);
+// Samples of a split pre-processed the way the model says (never de-duplicated: evaluation and
+// prediction see every row; layout graphs are packed into cache_dir).
+std::vector<Sample> samples_for_split(const LoadedModel& m, const std::string& data_root,
+                                      const Collection& c, const std::string& split,
+                                      const std::string& cache_dir, int threads);
 
-// Scores all configurations in slates of `slate` rows. The slate partition is a fixed shuffle
-// (seeded) of the rows, so cross-attention models see mixed slates and results are reproducible.
-// Returns [C] scores (higher = predicted slower).
-std::vector<double> score_all_configs(LayoutModelImpl& model, const GraphInput& g, int64_t slate,
-                                      uint64_t seed);
+// The evaluator for a loaded model (sample i uses slate seed seed + i).
+EvalReport evaluate_model(const LoadedModel& m, const std::vector<Sample>& samples, int64_t slate,
+                          uint64_t seed);
+// The "file order" heuristic: row 0 predicted fastest (row 0 is the default configuration in
+// train/valid files; test files are in arbitrary order).
+EvalReport evaluate_row_order(Kind task, const std::vector<Sample>& samples);
 
-struct GraphEval {
-  std::string stem;
-  RankMetrics metrics;
-};
-struct EvalReport {
-  std::vector<GraphEval> graphs;
-  MeanRankMetrics mean;
-  double seconds = 0;
-  nlohmann::json to_json() const;
-  std::string table() const;
-};
-// Inputs for every graph of a collection split, pre-processed the way the model file says
-// (packed into cache_dir, never de-duplicated: evaluation and prediction see every row).
-struct ModelFile;
-std::vector<GraphInput> inputs_for_split(const ModelFile& model, const std::string& data_root,
-                                         const Collection& c, const std::string& split,
-                                         const std::string& cache_dir, int threads,
-                                         torch::Device device);
-
-// Refuses unlabelled graphs (tgraph::Error naming the file).
-EvalReport evaluate_graphs(LayoutModelImpl& model, const std::vector<GraphInput>& graphs,
-                           int64_t slate, uint64_t seed);
+// The predictor: submission rows, fastest first (layout: the full permutation; tile: top 5).
+std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
+                                        const Collection& c, int64_t slate, uint64_t seed);
 
 }  // namespace tgraph

@@ -14,10 +14,12 @@
 
 #include <torch/torch.h>
 
-#include "tgraph/data/pack.h"
+#include "tgraph/data/features.h"
+#include "tgraph/data/sample.h"
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/schedule.h"
 #include "tgraph/train/scoring.h"
+#include "tgraph/train/task.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
 
@@ -26,7 +28,8 @@ namespace fs = std::filesystem;
 namespace tgraph {
 
 nlohmann::json TrainResult::to_json() const {
-  return {{"best_tau", best_tau},
+  return {{"metric", metric},
+          {"best_" + metric, best},
           {"best_step", best_step},
           {"steps", steps},
           {"seconds", seconds},
@@ -37,48 +40,67 @@ nlohmann::json TrainResult::to_json() const {
 
 TrainOptions resolve_defaults(TrainOptions o) {
   Collection c = parse_collection(o.collection);
-  if (c.kind != Kind::kLayout)
-    throw_error("--collection", "", "a layout collection (tile:xla is trained by the tile model)",
-                "'" + o.collection + "'");
-  const bool is_default = c.search == "default";
-  const bool baseline = o.model == "baseline";
-  if (o.cross_attention < 0) o.cross_attention = (!baseline && is_default) ? 1 : 0;
-  if (o.loss.name.empty()) o.loss.name = baseline ? "listmle" : "hinge";
-  validate_loss_options(o.loss);
-  // tgraph-cpu: on 2 cores a run sees a few hundred configurations per second, so more, smaller
-  // steps win: slate 32 and lr 3e-3 gave valid tau 0.67 vs 0.59 (slate 128, lr 1e-3) on
-  // xla:random in 150 s (docs/results.md).
-  const bool cpu = o.model == "tgraph-cpu";
-  if (o.slate <= 0) o.slate = baseline ? 16 : cpu ? 32 : (is_default ? 64 : 128);
-  if (o.lr <= 0) o.lr = cpu ? 3e-3 : 1e-3;
-  if (o.cache_dir.empty()) o.cache_dir = (fs::path(o.out_dir) / "cache").string();
   if (o.steps <= 0 && o.time_budget_s <= 0)
     throw_error("train", "--steps / --time-budget", "a step or time budget", "neither");
   if (o.eval_slate < 2)
     throw_error("train", "--eval-slate", "at least 2", std::to_string(o.eval_slate));
+  if (o.cache_dir.empty()) o.cache_dir = (fs::path(o.out_dir) / "cache").string();
+  if (c.kind == Kind::kTile) {
+    const std::string m = o.model;
+    if (m != "tgraph" && m != "tile" && m != "baseline" && m != "tile-baseline")
+      throw_error("--model", "", "tile | tile-baseline (or tgraph | baseline) for tile:xla",
+                  "'" + m + "'");
+    o.model = (m == "baseline" || m == "tile-baseline") ? "tile-baseline" : "tile";
+    if (o.cross_attention == 1)
+      throw_error("--cross-attention", "", "0 for tile:xla (one kernel, no slate attention)", "1");
+    o.cross_attention = 0;
+    if (o.loss.name.empty()) o.loss.name = "hinge";
+    if (o.slate <= 0) o.slate = 256;
+    if (o.graphs_per_step <= 0) o.graphs_per_step = 8;
+    if (o.lr <= 0) o.lr = 1e-3;
+    o.prune = false;  // kernels are small (~45 nodes) and have no configurable nodes to keep
+  } else {
+    if (o.model != "tgraph" && o.model != "tgraph-cpu" && o.model != "baseline")
+      throw_error("--model", "", "tgraph | tgraph-cpu | baseline for " + c.name(),
+                  "'" + o.model + "'");
+    const bool is_default = c.search == "default";
+    const bool baseline = o.model == "baseline";
+    if (o.cross_attention < 0) o.cross_attention = (!baseline && is_default) ? 1 : 0;
+    if (o.loss.name.empty()) o.loss.name = baseline ? "listmle" : "hinge";
+    // tgraph-cpu: on 2 cores a run sees a few hundred configurations per second, so more, smaller
+    // steps win: slate 32 and lr 3e-3 gave valid tau 0.67 vs 0.59 (slate 128, lr 1e-3) on
+    // xla:random in 150 s (docs/results.md).
+    const bool cpu = o.model == "tgraph-cpu";
+    if (o.slate <= 0) o.slate = baseline ? 16 : cpu ? 32 : (is_default ? 64 : 128);
+    if (o.graphs_per_step <= 0) o.graphs_per_step = 1;
+    if (o.lr <= 0) o.lr = cpu ? 3e-3 : 1e-3;
+  }
+  validate_loss_options(o.loss);
+  if (o.slate < 2) throw_error("train", "--slate", "at least 2", std::to_string(o.slate));
   return o;
 }
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr double kNoBest = -1e300;  // below every metric value (JSON has no -inf)
 
 struct TrainerState {
   int64_t step = 0;
   double elapsed = 0;  // seconds of earlier sessions (resume)
-  double best_tau = -2;
+  double best = kNoBest;  // best validation value of the selection metric
   int64_t best_step = 0;
   int64_t evals = 0;
   std::string rng;  // std::mt19937_64 state
   nlohmann::json to_json() const {
-    return {{"step", step},           {"elapsed", elapsed}, {"best_tau", best_tau},
+    return {{"step", step},           {"elapsed", elapsed}, {"best", best},
             {"best_step", best_step}, {"evals", evals},     {"rng", rng}};
   }
   static TrainerState from_json(const nlohmann::json& j) {
     TrainerState s;
     s.step = j.at("step");
     s.elapsed = j.at("elapsed");
-    s.best_tau = j.at("best_tau");
+    s.best = j.at("best");
     s.best_step = j.at("best_step");
     s.evals = j.at("evals");
     s.rng = j.at("rng");
@@ -97,7 +119,7 @@ class Progress {
  public:
   explicit Progress(bool on) : on_(on), tty_(::isatty(2)) {}
   void update(int64_t step, double progress, double loss, double cps, double elapsed,
-              double best_tau) {
+              const std::string& metric, double best) {
     if (!on_) return;
     auto now = Clock::now();
     double since = std::chrono::duration<double>(now - last_).count();
@@ -109,7 +131,7 @@ class Progress {
       << static_cast<int>(progress * 100) << "% step " << step << " loss " << std::fixed
       << std::setprecision(4) << loss << " | " << std::setprecision(0) << cps << " cfg/s | "
       << fmt_time(elapsed);
-    if (best_tau > -2) o << " | best tau " << std::setprecision(4) << best_tau;
+    if (best > kNoBest) o << " | best " << metric << " " << std::setprecision(4) << best;
     std::cerr << (tty_ ? "\r" : "") << o.str() << (tty_ ? "   " : "\n") << std::flush;
   }
   // Informational lines are printed even without the bar (they are the run's record).
@@ -124,51 +146,54 @@ class Progress {
   Clock::time_point last_{};
 };
 
-std::vector<std::shared_ptr<const PackedGraph>> open_split(const std::string& dir) {
-  std::vector<std::shared_ptr<const PackedGraph>> out;
-  for (const auto& p : list_packed(dir))
-    out.push_back(std::make_shared<const PackedGraph>(PackedGraph::open(p)));
-  return out;
-}
+// One training or validation graph: the sample and the tensors the network reads.
+struct Prepared {
+  Sample sample;
+  GraphTensors tensors;
+};
 
 }  // namespace
 
-TrainResult train_layout(const TrainOptions& opt_in) {
+TrainResult train(const TrainOptions& opt_in) {
   const TrainOptions opt = resolve_defaults(opt_in);
   const Collection coll = parse_collection(opt.collection);
+  const Task& task = task_for(coll.kind);
+  const bool tile = coll.kind == Kind::kTile;
   fs::create_directories(opt.out_dir);
   Progress bar(opt.progress);
-  bar.line("tgraph train: " + init_torch(opt.ctx));
+  bar.line("tgraph train (" + task.name() + "): " + init_torch(opt.ctx));
 
-  // Pre-processing: packed train (de-duplicated) and valid splits.
-  auto t_pack = Clock::now();
-  PackOptions train_pack{opt.prune, /*dedup=*/true, /*repad=*/true};
-  PackOptions valid_pack{opt.prune, /*dedup=*/false, /*repad=*/true};
-  std::string train_dir = pack_collection(opt.data_root, coll, "train", opt.cache_dir, train_pack,
-                                          opt.ctx.threads > 0 ? opt.ctx.threads : 2);
-  std::string valid_dir = pack_collection(opt.data_root, coll, "valid", opt.cache_dir, valid_pack,
-                                          opt.ctx.threads > 0 ? opt.ctx.threads : 2);
-  auto train_packs = open_split(train_dir);
-  auto valid_packs = open_split(valid_dir);
-  if (train_packs.empty())
-    throw_error(coll.dir(opt.data_root, "train"), "", "training graphs", "none");
-  for (const auto& p : train_packs)
-    if (!p->labelled())
-      throw_error(p->path(), "config_runtime", "labelled training graphs", "all zeros");
-  bar.line(TG_STR("packed " << train_packs.size() << " train / " << valid_packs.size()
-                            << " valid graphs in " << std::fixed << std::setprecision(1)
-                            << std::chrono::duration<double>(Clock::now() - t_pack).count()
-                            << " s"));
+  // Pre-processing: training samples (layout: packed and de-duplicated) and validation samples.
+  auto t_prep = Clock::now();
+  const Preprocessing pre{opt.prune, /*repad=*/true};
+  const int workers = opt.ctx.threads > 0 ? opt.ctx.threads : 2;
+  std::vector<Sample> train_s =
+      task.load_split(opt.data_root, coll, "train", pre, /*dedup=*/true, opt.cache_dir, workers);
+  std::vector<Sample> valid_s =
+      task.load_split(opt.data_root, coll, "valid", pre, /*dedup=*/false, opt.cache_dir, workers);
+  if (opt.max_valid_graphs > 0 && static_cast<int64_t>(valid_s.size()) > opt.max_valid_graphs)
+    valid_s.resize(static_cast<size_t>(opt.max_valid_graphs));
+  for (const auto& s : train_s)
+    if (!s.labelled)
+      throw_error(s.source, "config_runtime", "labelled training graphs", "all zeros");
+  for (const auto& s : valid_s)
+    if (!s.labelled)
+      throw_error(s.source, "config_runtime", "labelled validation graphs", "all zeros");
+  bar.line(TG_STR("prepared " << train_s.size() << " train / " << valid_s.size()
+                              << " valid graphs in " << std::fixed << std::setprecision(1)
+                              << std::chrono::duration<double>(Clock::now() - t_prep).count()
+                              << " s"));
 
-  // Model, normaliser, optimiser.
+  // Model, normalisers, optimiser.
   ModelConfig mc = ModelConfig::preset(opt.model, opt.cross_attention == 1);
   if (opt.hidden > 0) mc.hidden = opt.hidden;
   const fs::path ckpt_dir = fs::path(opt.out_dir) / "checkpoint";
   const fs::path state_path = ckpt_dir / "state.json";
   FeatureNormalizer norm;
+  TileConfigNormalizer cnorm;
   TrainerState st;
   std::mt19937_64 rng(opt.ctx.seed);
-  LayoutModel model;
+  Model model;
   nlohmann::json resumed_from;
   if (opt.resume && fs::exists(state_path)) {
     std::ifstream in(state_path);
@@ -179,14 +204,30 @@ TrainResult train_layout(const TrainOptions& opt_in) {
     ModelFile mf = load_model_file((ckpt_dir / sj.at("model").get<std::string>()).string());
     mc = mf.config;
     norm = FeatureNormalizer::from_json(mf.normalizer, state_path.string());
-    model = make_layout_model(mc);
+    if (tile)
+      cnorm = TileConfigNormalizer::from_json(mf.preprocessing.value("config_norm", nlohmann::json()),
+                                              state_path.string());
+    model = make_model(mc);
     load_module_tensors(*model, mf.tensors, state_path.string());
     resumed_from = sj;
   } else {
-    std::vector<const PackedGraph*> raw;
-    for (const auto& p : train_packs) raw.push_back(p.get());
-    norm = fit_normalizer(raw);
-    model = make_layout_model(mc);
+    // Normalisers from the training split, over the nodes (and configurations) the model sees.
+    std::vector<FeatBlock> blocks;
+    for (const auto& s : train_s) blocks.push_back({s.node_feat.data(), s.num_nodes});
+    norm = fit_normalizer_blocks(blocks);
+    if (tile) {
+      std::vector<std::vector<float>> cf(train_s.size());
+      std::vector<const std::vector<float>*> ptrs;
+      for (size_t i = 0; i < train_s.size(); ++i) {
+        std::vector<int64_t> all(static_cast<size_t>(train_s[i].num_configs));
+        std::iota(all.begin(), all.end(), 0);
+        cf[i].resize(all.size() * kTileConfigDim);
+        train_s[i].read_configs(all, cf[i].data());
+        ptrs.push_back(&cf[i]);
+      }
+      cnorm.fit(ptrs);
+    }
+    model = make_model(mc);
   }
   model->to(opt.ctx.device);
   torch::optim::AdamW optim(model->parameters(),
@@ -198,29 +239,52 @@ TrainResult train_layout(const TrainOptions& opt_in) {
   bar.line(TG_STR("model " << mc.name << " (" << model->num_parameters() << " parameters, hidden "
                            << mc.hidden << ", cross-attention "
                            << (mc.cross_attention ? "on" : "off") << "), loss " << opt.loss.name
-                           << ", slate " << opt.slate));
+                           << ", slate " << opt.slate << ", " << opt.graphs_per_step
+                           << " graph(s) per step"));
 
-  std::vector<GraphInput> train_in, valid_in;
-  for (const auto& p : train_packs)
-    train_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
-  for (const auto& p : valid_packs)
-    valid_in.push_back(graph_input_from_pack(p, norm, opt.ctx.device));
+  // Tensors once per graph; the node features are no longer needed after that.
+  auto prepare = [&](std::vector<Sample>& in) {
+    std::vector<Prepared> out;
+    for (auto& s : in) {
+      GraphTensors t = make_graph_tensors(s, norm, opt.ctx.device);
+      s.node_feat = {};
+      out.push_back({std::move(s), std::move(t)});
+    }
+    in.clear();
+    return out;
+  };
+  const size_t n_train = train_s.size(), n_valid = valid_s.size();
+  std::vector<Prepared> train_in = prepare(train_s), valid_in = prepare(valid_s);
+  std::vector<Sample> valid_samples;  // what the evaluator reads (the tensors stay in valid_in)
+  for (const auto& p : valid_in) valid_samples.push_back(p.sample);
+  std::vector<size_t> trainable;  // graphs with at least two configurations to rank
+  for (size_t i = 0; i < train_in.size(); ++i)
+    if (train_in[i].sample.num_configs >= 2) trainable.push_back(i);
+  if (trainable.empty())
+    throw_error(coll.dir(opt.data_root, "train"), "config_runtime",
+                "a training graph with at least 2 distinct configurations", "none");
+  const TileConfigNormalizer* cn = tile ? &cnorm : nullptr;
 
   auto model_file = [&](const nlohmann::json& training_extra) {
     ModelFile f;
-    f.task = "layout";
+    f.task = task.name();
     f.config = mc;
     f.normalizer = norm.to_json();
-    f.preprocessing = {{"prune", opt.prune}, {"repad", true}};
-    f.training = {{"collection", opt.collection},
+    f.preprocessing = {{"repad", true}};
+    if (tile)
+      f.preprocessing["config_norm"] = cnorm.to_json();
+    else
+      f.preprocessing["prune"] = opt.prune;
+    f.training = {{"collection", coll.name()},
                   {"loss", opt.loss.name},
                   {"slate", opt.slate},
+                  {"graphs_per_step", opt.graphs_per_step},
                   {"eval_slate", opt.eval_slate},
                   {"lr", opt.lr},
                   {"weight_decay", opt.weight_decay},
                   {"seed", opt.ctx.seed},
-                  {"train_graphs", train_packs.size()},
-                  {"valid_graphs", valid_packs.size()}};
+                  {"train_graphs", n_train},
+                  {"valid_graphs", n_valid}};
     f.training.update(training_extra);
     f.tensors = module_tensors(*model);
     return f;
@@ -273,19 +337,22 @@ TrainResult train_layout(const TrainOptions& opt_in) {
     }
   };
 
+  const std::vector<std::string> metric_names = task.metric_names();
   auto evaluate = [&]() {
     if (valid_in.empty()) return;
-    EvalReport r = evaluate_graphs(*model, valid_in, opt.eval_slate, opt.ctx.seed);
+    EvalReport r = evaluate_samples(task, valid_samples, [&](const Sample& s, size_t i) {
+      return score_configs(*model, valid_in[i].tensors, s, cn, opt.eval_slate, opt.ctx.seed + i);
+    });
     ++st.evals;
-    const bool best = std::isfinite(r.mean.tau) && r.mean.tau > st.best_tau;
+    const double value = r.selection();
+    const bool best = std::isfinite(value) && value > st.best;
     if (best) {
-      st.best_tau = r.mean.tau;
+      st.best = value;
       st.best_step = st.step;
-      save_model_file((fs::path(opt.out_dir) / "best.tgm").string(),
-                      model_file({{"steps", st.step},
-                                  {"valid_tau", r.mean.tau},
-                                  {"valid_opa", r.mean.opa},
-                                  {"seconds", elapsed()}}));
+      nlohmann::json extra = {{"steps", st.step}, {"seconds", elapsed()}};
+      for (size_t m = 0; m < metric_names.size(); ++m)
+        extra["valid_" + metric_names[m]] = r.mean[m];
+      save_model_file((fs::path(opt.out_dir) / "best.tgm").string(), model_file(extra));
     }
     nlohmann::json j = {
         {"step", st.step},
@@ -295,66 +362,58 @@ TrainResult train_layout(const TrainOptions& opt_in) {
         {"configs_per_second", train_seconds > 0 ? configs_seen / train_seconds : 0},
         {"valid", r.to_json()},
         {"best", best}};
+    j["valid"].erase("graphs");  // per-graph values stay out of the log (evaluate --json has them)
     log << j.dump() << "\n" << std::flush;
-    bar.line(TG_STR("eval step " << st.step << ": valid tau " << std::fixed << std::setprecision(4)
-                                 << r.mean.tau << " OPA " << r.mean.opa << (best ? " (best)" : "")
-                                 << " [" << std::setprecision(1) << r.seconds << " s]"));
+    bar.line(TG_STR("eval step " << st.step << ": valid " << r.summary() << (best ? " (best)" : "")
+                                 << " [" << std::fixed << std::setprecision(1) << r.seconds
+                                 << " s]"));
     save_checkpoint();
   };
 
   model->train();
   std::vector<size_t> order;
   size_t order_pos = 0;
-  std::vector<int8_t> buf;
+  std::vector<float> buf;
   while (progress() < 1.0) {
-    if (order_pos == order.size()) {  // a new epoch: every graph once, shuffled
-      order.resize(train_in.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), rng);
-      order_pos = 0;
-    }
-    const GraphInput& g = train_in[order[order_pos++]];
     auto ts = Clock::now();
-    // Slate: distinct configurations sampled without replacement.
-    const int64_t C = g.num_configs, S = std::min(opt.slate, C);
-    std::vector<int64_t> rows;
-    if (S == C) {
-      rows.resize(static_cast<size_t>(C));
-      std::iota(rows.begin(), rows.end(), 0);
-    } else {
-      std::vector<int64_t> all(static_cast<size_t>(C));
-      std::iota(all.begin(), all.end(), 0);
-      for (int64_t i = 0; i < S; ++i) {
-        std::uniform_int_distribution<int64_t> d(i, C - 1);
-        std::swap(all[i], all[d(rng)]);
-      }
-      rows.assign(all.begin(), all.begin() + S);
-      std::sort(rows.begin(), rows.end());
-    }
-    if (S < 2) continue;
-    buf.resize(rows.size() * static_cast<size_t>(g.num_config_nodes * kLayoutConfigDim));
-    g.read_configs(rows, buf.data());
-    auto cfg = config_indices(buf.data(), S, g.num_config_nodes, opt.ctx.device);
-    std::vector<int64_t> rt(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) rt[i] = g.runtimes[rows[i]];
-    auto y = torch::tensor(rt, torch::kInt64).to(opt.ctx.device);
-
     for (auto& group : optim.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options())
           .lr(opt.lr * lr_factor(progress(), opt.warmup));
     optim.zero_grad();
-    auto scores = model->forward(g.tensors, cfg);
-    auto loss = ranking_loss(opt.loss, scores, y);
-    loss.backward();
+    torch::Tensor total;
+    int64_t rows_seen = 0;
+    for (int64_t b = 0; b < opt.graphs_per_step; ++b) {
+      if (order_pos == order.size()) {  // a new epoch: every trainable graph once, shuffled
+        order = trainable;
+        std::shuffle(order.begin(), order.end(), rng);
+        order_pos = 0;
+      }
+      const Prepared& p = train_in[order[order_pos++]];
+      const Sample& g = p.sample;
+      // Slate: distinct configurations drawn uniformly without replacement.
+      std::vector<int64_t> rows = sample_rows(g.num_configs, opt.slate, rng);
+      const int64_t S = static_cast<int64_t>(rows.size());
+      buf.resize(static_cast<size_t>(S * g.config_width));
+      g.read_configs(rows, buf.data());
+      auto cfg = config_tensor(g.task, buf.data(), S, g.config_width, cn, opt.ctx.device);
+      std::vector<double> y(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) y[i] = g.targets[rows[i]];
+      auto scores = model->forward(p.tensors, cfg);
+      auto l = ranking_loss(opt.loss, scores, torch::tensor(y, torch::kFloat64).to(opt.ctx.device));
+      total = total.defined() ? total + l : l;
+      rows_seen += S;
+    }
+    total = total / static_cast<double>(opt.graphs_per_step);
+    total.backward();
     if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.clip);
     optim.step();
-    double l = loss.item<double>();
+    double l = total.item<double>();
     loss_ema = st.step == 0 || loss_ema == 0 ? l : 0.98 * loss_ema + 0.02 * l;
     ++st.step;
-    configs_seen += S;
+    configs_seen += rows_seen;
     train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
     bar.update(st.step, progress(), loss_ema, configs_seen / std::max(train_seconds, 1e-9),
-               elapsed(), st.best_tau);
+               elapsed(), metric_names[0], st.best);
     const bool due = (eval_every_s > 0 && elapsed() - last_eval_time >= eval_every_s) ||
                      (eval_every_steps > 0 && st.step - last_eval_step >= eval_every_steps);
     if (due && progress() < 1.0) {
@@ -376,7 +435,8 @@ TrainResult train_layout(const TrainOptions& opt_in) {
                   fs::copy_options::overwrite_existing);
   }
   res.best_model = (fs::path(opt.out_dir) / "best.tgm").string();
-  res.best_tau = st.best_tau;
+  res.metric = metric_names[0];
+  res.best = st.best;
   res.best_step = st.best_step;
   write_file_atomic((fs::path(opt.out_dir) / "summary.json").string(), res.to_json().dump(2));
   return res;

@@ -1,5 +1,7 @@
-// Training of the layout models: one graph per step with a slate of its configurations, AdamW,
-// cosine schedule with warm-up, gradient clipping, periodic validation, best checkpoint, resume.
+// The one trainer, for both tasks (layout and tile): `graphs_per_step` graphs per optimiser step,
+// each with a slate of its configurations, a ranking loss, AdamW, cosine schedule with warm-up,
+// gradient clipping, periodic validation through the evaluator (the task's first metric picks
+// the best checkpoint), atomic checkpoints and resume. The collection decides the task.
 #pragma once
 
 #include <cstdint>
@@ -18,36 +20,41 @@ struct TrainOptions {
   std::string collection = "layout:xla:random";
   std::string out_dir;           // run directory: model files, checkpoint, log.jsonl
   std::string cache_dir;         // packed graphs; "" = <out_dir>/cache
-  std::string model = "tgraph";  // tgraph | tgraph-cpu | baseline
+  std::string model = "tgraph";  // layout: tgraph | tgraph-cpu | baseline;
+                                 // tile: tile | tile-baseline (tgraph / baseline map to them)
   int cross_attention = -1;      // -1: on for default collections (tgraph models), else 0/1
   int hidden = 0;                // 0: preset value
-  LossOptions loss;              // name "" = preset (hinge; listmle for baseline)
-  int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu)
+  LossOptions loss;              // name "" = preset (hinge; listmle for the layout baseline)
+  int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
+                                 // tile 256
+  int64_t graphs_per_step = 0;   // 0: 1 (layout) / 8 (tile); losses are averaged over them
   int64_t eval_slate = 512;      // slate size when scoring validation graphs
   double lr = 0;                 // 0: 1e-3 (3e-3 for tgraph-cpu)
+  int64_t max_valid_graphs = 0;  // 0: every validation graph
   double weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
   int64_t steps = 0;         // step budget (0 = none)
   double time_budget_s = 0;  // wall-clock budget in seconds (0 = none); one is required
   double eval_every_s = 0;   // 0: 6 evaluations over the budget (the time budget
                              // includes evaluation time)
   int64_t eval_every_steps = 0;
-  bool prune = true;
+  bool prune = true;  // layout only
   bool resume = false;
   bool progress = true;  // progress bar on stderr
   RunContext ctx;
 };
 
 struct TrainResult {
-  double best_tau = 0;
+  std::string metric;  // the selection metric: "tau" (layout) | "score" (tile)
+  double best = 0;     // its best validation mean
   int64_t best_step = 0;
   int64_t steps = 0;
   double seconds = 0;
   double configs_per_second = 0;  // training configurations (slate rows) per second
   std::string best_model, last_model;
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const;  // best_<metric>, best_step, steps, seconds, ...
 };
 
-TrainResult train_layout(const TrainOptions& opt);
+TrainResult train(const TrainOptions& opt);
 
 // Resolves "" / 0 defaults of opt against the collection and model (exposed for tests and `info`).
 TrainOptions resolve_defaults(TrainOptions opt);
