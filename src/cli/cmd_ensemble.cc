@@ -42,6 +42,18 @@ void register_ensemble(CLI::App& app, Action* action) {
       if (o->members.size() < 2)
         throw_error("ensemble", "members", "at least 2 model files",
                     std::to_string(o->members.size()));
+      // Same task and collection first (save_ensemble_file checks everything again).
+      const nlohmann::json h0 = read_model_header(o->members[0]);
+      for (const auto& path : o->members) {
+        const nlohmann::json h = read_model_header(path);
+        for (const char* key : {"task", "collection"}) {
+          const nlohmann::json& a = std::string(key) == "task" ? h0 : h0["training"];
+          const nlohmann::json& b = std::string(key) == "task" ? h : h["training"];
+          if (a.value(key, "") != b.value(key, ""))
+            throw_error(path, key, "the same as " + o->members[0] + " (" + a.value(key, "") + ")",
+                        "'" + b.value(key, "") + "'");
+        }
+      }
       // Calibration: standardising by each member's typical within-graph score spread makes
       // members trained with different seeds (whose score scales drift apart) weigh alike.
       std::vector<std::pair<double, double>> calibration;

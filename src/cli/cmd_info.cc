@@ -24,9 +24,25 @@ void register_info(CLI::App& app, Action* action) {
       h["parameters"] = params;
       h["tensors"] = h["tensors"].size();
       // Summarise the per-column statistics: 134 means and stds are noise on a terminal.
-      for (const char* k : {"mean", "std"})
-        if (h["normalizer"].contains(k) && h["normalizer"][k].is_array())
-          h["normalizer"][k] = TG_STR("[" << h["normalizer"][k].size() << " values]");
+      auto shrink = [](nlohmann::json& part) {
+        if (!part.is_object()) return;
+        for (const char* k : {"mean", "std"})
+          if (part.contains(k) && part[k].is_array())
+            part[k] = TG_STR("[" << part[k].size() << " values]");
+      };
+      auto shrink_model = [&](nlohmann::json& m) {
+        if (m.contains("normalizer")) shrink(m["normalizer"]);
+        if (m.contains("preprocessing") && m["preprocessing"].is_object() &&
+            m["preprocessing"].contains("config_norm"))
+          shrink(m["preprocessing"]["config_norm"]);
+        if (m.contains("optimizer") && m["optimizer"].is_object() &&
+            m["optimizer"].contains("steps"))
+          m["optimizer"]["steps"] = TG_STR("[" << m["optimizer"]["steps"].size() << " parameters]");
+      };
+      shrink_model(h);
+      if (h.contains("ensemble") && h["ensemble"].contains("members") &&
+          h["ensemble"]["members"].is_array())
+        for (auto& m : h["ensemble"]["members"]) shrink_model(m);
       std::cout << h.dump(2) << "\n";
       return 0;
     };

@@ -81,6 +81,24 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   EXPECT_EQ(rk["order"].size(), rk["scores"].size());
   EXPECT_TRUE(rk.contains("tau"));
 
+  // A seed ensemble: train a second layout:xla:random model, combine, and use it like a model.
+  run("train --data " + data + " --collection layout:xla:random --model tgraph-cpu --hidden 8 " +
+      "--steps 4 --threads 1 --no-progress --seed 9 --cache " + d.file("cache") + " --out " +
+      d.file("run_seed9"));
+  run("ensemble --out " + d.file("ens.tgm") + " --data " + data + " --threads 1 --cache " +
+      d.file("cache") + " " + models[0] + " " + d.file("run_seed9/best.tgm"));
+  auto ei = nlohmann::json::parse(run("info " + d.file("ens.tgm")));
+  EXPECT_EQ(ei["ensemble"]["members"].size(), 2u);
+  EXPECT_EQ(ei["training"]["collection"], "layout:xla:random");
+  run("evaluate --model " + d.file("ens.tgm") + " --data " + data + " --threads 1 --cache " +
+      d.file("cache"));
+  auto er = nlohmann::json::parse(run("rank " + d.file("ens.tgm") + " " + g + " --json --threads 1"));
+  EXPECT_EQ(er["spread"].size(), er["scores"].size());
+  auto mixed = test::run_command(tg + " ensemble --out " + d.file("mixed.tgm") + " --data " + data +
+                                 " --threads 1 " + models[0] + " " + models[4]);
+  EXPECT_EQ(mixed.exit_code, 1) << mixed.output;
+  EXPECT_FALSE(fs::exists(d.file("mixed.tgm")));
+
   run("predict --model " + models[0] + " --data " + data + " --threads 1 --out " + d.file("a.csv"));
   run("predict --model " + models[1] + " --data " + data + " --threads 1 --out " + d.file("b.csv"));
   run("merge --out " + d.file("ab.csv") + " " + d.file("a.csv") + " " + d.file("b.csv"));

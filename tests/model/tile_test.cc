@@ -5,6 +5,7 @@
 #include <random>
 
 #include "../test_util.h"
+#include "toy_data.h"
 #include "tgraph/eval/submission.h"
 #include "tgraph/io/npz.h"
 #include "tgraph/model/context.h"
@@ -18,50 +19,7 @@ namespace fs = std::filesystem;
 namespace tgraph {
 namespace {
 
-// A kernel whose runtime is smallest when the first output bound equals a kernel-wide size (shape
-// column 21 of every node): learnable only from (graph, configuration) together. Row 0 is the
-// default configuration, as in TpuGraphs train/valid files; test files are unlabelled.
-void write_kernel(const std::string& path, int64_t N, int64_t C, uint32_t seed, bool labelled) {
-  test::LayoutArrays a = test::make_layout_arrays(N, 1, 2);
-  std::mt19937 rng(seed);
-  const double sweet = 2.0 + static_cast<double>(seed % 5);
-  float* nf = a.node_feat.data<float>();
-  std::fill(nf, nf + N * 140, 0.f);
-  for (int64_t i = 0; i < N; ++i) nf[i * 140 + 21] = static_cast<float>(sweet);
-  std::vector<float> cf(static_cast<size_t>(C * 24), 0.f);
-  std::vector<int64_t> rt(static_cast<size_t>(C)), norm(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) {
-    float b0 = static_cast<float>(1 + rng() % 8), b1 = static_cast<float>(1 + rng() % 4);
-    float* r = cf.data() + c * 24 + 8;  // output_bounds block
-    r[0] = b0;
-    r[1] = b1;
-    r[6] = b0 + b1;
-    r[7] = b0 * b1;
-    rt[c] = static_cast<int64_t>(1000 * (1 + std::abs(b0 - sweet)) + 10 * b1 + rng() % 5);
-  }
-  for (auto& n : norm) n = rt[0];
-  if (!labelled) std::fill(rt.begin(), rt.end(), 0);
-  NpzWriter w(path);
-  w.add("node_feat", a.node_feat);
-  w.add("node_opcode", a.node_opcode);
-  w.add("edge_index", a.edge_index);
-  w.add("config_feat", cf, {C, 24});
-  w.add("config_runtime", rt, {C});
-  w.add("config_runtime_normalizers", norm, {C});
-  w.commit();
-}
-
-void write_tile_collection(const std::string& root) {
-  int i = 0;
-  for (const char* split : {"train", "valid", "test"}) {
-    fs::path d = fs::path(root) / "tile/xla" / split;
-    fs::create_directories(d);
-    int n = std::string(split) == "train" ? 30 : 4;
-    for (int k = 0; k < n; ++k, ++i)
-      write_kernel((d / ("k" + std::to_string(k) + ".npz")).string(), 6 + k % 7, k == 0 ? 3 : 24,
-                   static_cast<uint32_t>(i), std::string(split) != "test");
-  }
-}
+using test::write_tile_collection;
 
 TrainOptions tiny(const std::string& root, const std::string& out, const std::string& model) {
   TrainOptions o;

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "../test_util.h"
+#include "toy_data.h"
 #include "tgraph/api/ranker.h"
 #include "tgraph/data/prune.h"
 #include "tgraph/eval/metrics.h"
@@ -23,43 +24,8 @@ namespace fs = std::filesystem;
 namespace tgraph {
 namespace {
 
-// A graph whose runtime is a learnable function of the layout of its configurable nodes:
-// each configurable node k adds cost w_k if its output layout's minor-most dim is 0, and the
-// cost of node k doubles when it disagrees with its predecessor (an interaction through the graph).
-void write_toy_graph(const std::string& path, int64_t N, int64_t NC, int64_t C, uint32_t seed,
-                     bool labelled = true) {
-  test::LayoutArrays a = test::make_layout_arrays(N, NC, C, labelled);
-  std::mt19937 rng(seed);
-  float* cf = a.node_config_feat.data<float>();
-  int64_t* rt = a.config_runtime.data<int64_t>();
-  for (int64_t c = 0; c < C; ++c) {
-    double cost = 1000;
-    int prev = -1;
-    for (int64_t k = 0; k < NC; ++k) {
-      float* s = cf + (c * NC + k) * 18;
-      int minor = static_cast<int>(rng() % 2);
-      s[0] = static_cast<float>(minor);
-      s[1] = static_cast<float>(1 - minor);
-      s[6] = static_cast<float>(rng() % 3) - 1;  // noise slot, no effect on cost
-      double w = 100.0 * (k + 1);
-      if (minor == 0) cost += (prev == 1 ? 2 : 1) * w;
-      prev = minor;
-    }
-    if (labelled) rt[c] = static_cast<int64_t>(cost + (rng() % 7));
-  }
-  test::write_layout(path, a);
-}
-
-void write_toy_collection(const std::string& root) {
-  for (const char* split : {"train", "valid", "test"}) {
-    fs::path d = fs::path(root) / "layout/xla/random" / split;
-    fs::create_directories(d);
-    int n = std::string(split) == "train" ? 4 : 2;
-    for (int i = 0; i < n; ++i)
-      write_toy_graph((d / ("g" + std::to_string(i) + ".npz")).string(), 24 + 4 * i, 4, 48,
-                      static_cast<uint32_t>(i + 17 * split[0]), std::string(split) != "test");
-  }
-}
+using test::write_toy_collection;
+using test::write_toy_graph;
 
 TrainOptions tiny_options(const std::string& root, const std::string& out) {
   TrainOptions o;
