@@ -52,16 +52,8 @@ int main(int argc, char** argv) {
     const tgraph::synth::Module mod =
         tgraph::synth::build_model(tgraph::synth::sample_model("xla", nodes, rng));
     const tgraph::synth::LayoutCostModel device(mod);
-    tgraph::LayoutGraph g;
-    g.path = "synthetic module";
-    g.stem = "autotune_seed" + std::to_string(seed);
-    g.num_nodes = mod.size();
-    g.node_feat = tgraph::synth::node_features(mod);
-    g.node_opcode = tgraph::synth::node_opcodes(mod);
-    g.edge_index = tgraph::synth::edge_index(mod);
-    g.num_edges = static_cast<int64_t>(g.edge_index.size() / 2);
-    g.node_config_ids = mod.configurable_nodes();
-    g.num_config_nodes = static_cast<int64_t>(g.node_config_ids.size());
+    const tgraph::LayoutGraph g =
+        tgraph::synth::layout_graph(mod, "autotune_seed" + std::to_string(seed));
 
     // Candidates: K random layouts from the generator's candidate sampler.
     const int64_t W = g.num_config_nodes * 18;

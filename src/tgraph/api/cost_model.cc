@@ -196,10 +196,11 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
   const LoadedModel& m = impl_->m;
   std::vector<torch::Tensor> codes = impl_->codes(h);
   torch::NoGradGuard ng;
-  const int64_t W = s.sample.config_width, slate = impl_->opt.slate;
+  const int64_t W = s.sample.config_width;
   std::vector<std::vector<double>> raw(m.members.size(), std::vector<double>(count));
   for (size_t j = 0; j < m.members.size(); ++j) {
     const LoadedNet& n = m.members[j];
+    const int64_t slate = forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate);
     for (int64_t b = 0; b < count; b += slate) {
       const int64_t k = std::min(slate, count - b);
       auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);

@@ -636,4 +636,18 @@ std::vector<uint8_t> node_opcodes(const Module& m) {
   return o;
 }
 
+LayoutGraph layout_graph(const Module& m, const std::string& stem) {
+  LayoutGraph g;
+  g.path = "synthetic module " + stem;
+  g.stem = stem;
+  g.num_nodes = m.size();
+  g.node_feat = node_features(m);
+  g.node_opcode = node_opcodes(m);
+  g.edge_index = edge_index(m);
+  g.num_edges = static_cast<int64_t>(g.edge_index.size() / 2);
+  g.node_config_ids = m.configurable_nodes();
+  g.num_config_nodes = static_cast<int64_t>(g.node_config_ids.size());
+  return g;
+}
+
 }  // namespace tgraph::synth

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tgraph/graph/tpugraphs.h"
+
 namespace tgraph::synth {
 
 // XLA PrimitiveType order, which is also the order of the one-hot columns 2..20 of node_feat.
@@ -186,6 +188,10 @@ std::array<float, 140> featurize(const Instr& in);
 std::vector<int64_t> edge_index(const Module& m);
 // node_opcode [N].
 std::vector<uint8_t> node_opcodes(const Module& m);
+
+// The module as an in-memory TpuGraphs layout graph without configurations (node_feat, opcodes,
+// edges, node_config_ids): what a caller of the cost-model API prepares.
+LayoutGraph layout_graph(const Module& m, const std::string& stem);
 
 // Row-major (descending) minor_to_major of a rank-r array: [r-1, ..., 0].
 std::vector<int64_t> default_minor_to_major(int rank);

@@ -12,6 +12,16 @@
 
 namespace tgraph {
 
+int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate) {
+  const ModelConfig& c = net.config();
+  if (c.cross_attention) return slate;
+  // About 1 MB per [N, rows, hidden] float activation: the best of 0.25 / 0.5 / 1 / 2 / 4 MB and
+  // unchunked measured with tgraph_cost_model_bench (1 thread, tcmalloc).
+  constexpr double target = 1e6;
+  const double per_row = 4.0 * static_cast<double>(std::max<int64_t>(num_nodes, 1)) * c.hidden;
+  return std::clamp<int64_t>(static_cast<int64_t>(target / per_row), 1, slate);
+}
+
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
                                   uint64_t seed) {
@@ -27,6 +37,7 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   std::vector<double> scores(static_cast<size_t>(C), 0.0);
   const torch::Device dev = g.node_num.device();
   torch::Tensor code = C > 0 ? net.encode_graph(g) : torch::Tensor();
+  const int64_t chunk = forward_rows(net, g.num_nodes, slate);
   std::vector<float> buf;
   for (int64_t b = 0; b < C; b += slate) {
     std::vector<int64_t> rows(order.begin() + b, order.begin() + std::min(C, b + slate));
@@ -35,10 +46,14 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
     const int64_t K = static_cast<int64_t>(rows.size());
     buf.resize(static_cast<size_t>(K * s.config_width));
     s.read_configs(rows, buf.data());
-    auto cfg = config_tensor(s.task, buf.data(), K, s.config_width, tile_norm, dev);
-    auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
-    const double* p = out.data_ptr<double>();
-    for (int64_t i = 0; i < K; ++i) scores[rows[i]] = p[i];
+    for (int64_t c0 = 0; c0 < K; c0 += chunk) {
+      const int64_t k = std::min(chunk, K - c0);
+      auto cfg = config_tensor(s.task, buf.data() + c0 * s.config_width, k, s.config_width,
+                               tile_norm, dev);
+      auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
+      const double* p = out.data_ptr<double>();
+      for (int64_t i = 0; i < k; ++i) scores[rows[c0 + i]] = p[i];
+    }
   }
   if (was_training) net.train();
   return scores;

@@ -26,6 +26,12 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
                                   uint64_t seed);
 
+// Rows per forward pass. With cross-attention a score depends on the slate, so the slate is kept
+// whole; without it, scores do not depend on the slate and a slate is run in chunks small enough
+// that the [N, rows, hidden] activations stay in cache (measured: per-candidate cost grows 3-4x
+// from 16 to 4096 rows per pass on a 366-node graph; docs/results.md).
+int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate);
+
 // A loaded model's scores for every configuration of a sample. A single model's scores are its
 // network's; an ensemble's are the mean over members of (score - offset) / scale, with the
 // population standard deviation across members as `spread` (0 for a single model).
