@@ -85,14 +85,16 @@ int main(int argc, char** argv) {
         ++taken;
       }
       std::vector<float> mv;
-      for (int64_t k : measured_idx) mv.insert(mv.end(), cand.begin() + k * W, cand.begin() + (k + 1) * W);
+      for (int64_t k : measured_idx)
+        mv.insert(mv.end(), cand.begin() + k * W, cand.begin() + (k + 1) * W);
       double loss = 0;
       if (std::adjacent_find(measured_rt.begin(), measured_rt.end(), std::not_equal_to<>()) !=
           measured_rt.end())
-        loss = model.update(h, mv.data(), static_cast<int64_t>(measured_idx.size()), measured_rt, 10);
-      std::cout << "round " << round + 1 << ": measured " << measured_idx.size()
-                << ", best so far " << *std::min_element(measured_rt.begin(), measured_rt.end())
-                << " ns, update loss " << loss << "\n";
+        loss =
+            model.update(h, mv.data(), static_cast<int64_t>(measured_idx.size()), measured_rt, 10);
+      std::cout << "round " << round + 1 << ": measured " << measured_idx.size() << ", best so far "
+                << *std::min_element(measured_rt.begin(), measured_rt.end()) << " ns, update loss "
+                << loss << "\n";
     }
 
     // Baselines with the same number of measurements.
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), rr);
     int64_t best_random = std::numeric_limits<int64_t>::max();
-    for (int64_t i = 0; i < std::min(budget, K); ++i) best_random = std::min(best_random, measure(perm[i]));
+    for (int64_t i = 0; i < std::min(budget, K); ++i)
+      best_random = std::min(best_random, measure(perm[i]));
     const int64_t best_model = *std::min_element(measured_rt.begin(), measured_rt.end());
     std::cout << "default configuration " << static_cast<int64_t>(dflt) << " ns\n"
               << "model-guided, " << budget << " measurements: best " << best_model

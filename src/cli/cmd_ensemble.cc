@@ -68,7 +68,8 @@ void register_ensemble(CLI::App& app, Action* action) {
           for (size_t i = 0; i < all.size() && static_cast<int64_t>(samples.size()) < o->graphs;
                ++i)
             if (all[i].num_configs >= 2)
-              samples.push_back(subset_rows(all[i], sample_rows(all[i].num_configs, o->configs, rng)));
+              samples.push_back(
+                  subset_rows(all[i], sample_rows(all[i].num_configs, o->configs, rng)));
           if (samples.empty())
             throw_error(o->data, o->split, "a graph with >= 2 configurations", "none");
         }

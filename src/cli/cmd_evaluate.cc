@@ -47,7 +47,8 @@ void register_evaluate(CLI::App& app, Action* action) {
       std::string coll, what;
       const std::string cache = default_cache_dir(o->cache);
       if (!o->heuristic.empty()) {
-        if (o->heuristic != "row0") throw_error("--heuristic", "", "row0", "'" + o->heuristic + "'");
+        if (o->heuristic != "row0")
+          throw_error("--heuristic", "", "row0", "'" + o->heuristic + "'");
         coll = o->collection.empty() ? "tile:xla" : o->collection;
         Collection c = parse_collection(coll);
         auto samples = task_for(c.kind).load_split(o->data, c, o->split, Preprocessing{}, false,

@@ -46,8 +46,7 @@ void register_predict(CLI::App& app, Action* action) {
       std::map<std::string, std::string> seen;  // collection -> model
       for (const auto& path : o->models) {
         LoadedModel m = load_model(path, ctx.device);
-        std::string coll_name =
-            (!o->all && !o->collection.empty()) ? o->collection : m.collection;
+        std::string coll_name = (!o->all && !o->collection.empty()) ? o->collection : m.collection;
         if (seen.count(coll_name))
           throw_error("predict --all", "--model", "one model per collection",
                       "two for " + coll_name + ": " + seen[coll_name] + " and " + path);

@@ -18,8 +18,8 @@ void register_rank(CLI::App& app, Action* action) {
     RankerOptions r;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub =
-      app.add_subcommand("rank", "Rank the configurations of one graph (layout or tile), fastest first");
+  auto* sub = app.add_subcommand(
+      "rank", "Rank the configurations of one graph (layout or tile), fastest first");
   sub->add_option("model", o->model, "model file (.tgm)")->required();
   sub->add_option("graph", o->graph, "layout or tile .npz")->required();
   sub->add_option("--top", o->top, "how many to print (0 = all)")->capture_default_str();

@@ -17,8 +17,9 @@ void register_train(CLI::App& app, Action* action) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand(
-      "train", "Train a model on one collection (layout: tgraph | tgraph-cpu | baseline; tile: "
-               "tile | tile-baseline)");
+      "train",
+      "Train a model on one collection (layout: tgraph | tgraph-cpu | baseline; tile: "
+      "tile | tile-baseline)");
   sub->add_option("--data", o->t.data_root, "TpuGraphs npz root (contains layout/ and tile/)")
       ->required();
   sub->add_option("--collection", o->t.collection, "layout:{xla|nlp}:{random|default} or tile:xla")

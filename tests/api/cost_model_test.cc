@@ -53,8 +53,7 @@ struct Fixture {
     };
     layout_model = train(opts(layout_root, "layout:xla:random", "tgraph", "l1", 1)).last_model;
     layout_model2 = train(opts(layout_root, "layout:xla:random", "tgraph", "l2", 2)).last_model;
-    baseline_model =
-        train(opts(layout_root, "layout:xla:random", "baseline", "b1", 1)).last_model;
+    baseline_model = train(opts(layout_root, "layout:xla:random", "baseline", "b1", 1)).last_model;
     TrainOptions t = opts(tile_root, "tile:xla", "tile", "t1", 1);
     t.graphs_per_step = 4;
     tile_model = train(t).last_model;
@@ -73,7 +72,9 @@ CostModelOptions one_thread() {
 }
 
 // All configurations a file holds, as raw candidate values.
-std::vector<float> own_candidates(const LayoutGraph& g) { return g.node_config_feat; }
+std::vector<float> own_candidates(const LayoutGraph& g) {
+  return g.node_config_feat;
+}
 
 }  // namespace
 

@@ -92,7 +92,8 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   EXPECT_EQ(ei["training"]["collection"], "layout:xla:random");
   run("evaluate --model " + d.file("ens.tgm") + " --data " + data + " --threads 1 --cache " +
       d.file("cache"));
-  auto er = nlohmann::json::parse(run("rank " + d.file("ens.tgm") + " " + g + " --json --threads 1"));
+  auto er =
+      nlohmann::json::parse(run("rank " + d.file("ens.tgm") + " " + g + " --json --threads 1"));
   EXPECT_EQ(er["spread"].size(), er["scores"].size());
   auto mixed = test::run_command(tg + " ensemble --out " + d.file("mixed.tgm") + " --data " + data +
                                  " --threads 1 " + models[0] + " " + models[4]);

@@ -5,7 +5,6 @@
 #include <random>
 
 #include "../test_util.h"
-#include "toy_data.h"
 #include "tgraph/eval/submission.h"
 #include "tgraph/io/npz.h"
 #include "tgraph/model/context.h"
@@ -13,6 +12,7 @@
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
+#include "toy_data.h"
 
 namespace fs = std::filesystem;
 

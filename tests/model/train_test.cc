@@ -8,16 +8,16 @@
 #include <torch/torch.h>
 
 #include "../test_util.h"
-#include "toy_data.h"
 #include "tgraph/api/ranker.h"
 #include "tgraph/data/prune.h"
+#include "tgraph/data/sample.h"
 #include "tgraph/eval/metrics.h"
 #include "tgraph/io/npz.h"
 #include "tgraph/model/model_file.h"
-#include "tgraph/data/sample.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
+#include "toy_data.h"
 
 namespace fs = std::filesystem;
 

@@ -31,9 +31,15 @@ GraphHandle::GraphHandle() = default;
 GraphHandle::~GraphHandle() = default;
 GraphHandle::GraphHandle(const GraphHandle&) = default;
 GraphHandle& GraphHandle::operator=(const GraphHandle&) = default;
-int64_t GraphHandle::num_nodes() const { return s_ ? s_->sample.num_nodes : 0; }
-int64_t GraphHandle::num_config_nodes() const { return s_ ? s_->sample.num_config_nodes() : 0; }
-int64_t GraphHandle::num_configs() const { return s_ ? s_->sample.num_configs : 0; }
+int64_t GraphHandle::num_nodes() const {
+  return s_ ? s_->sample.num_nodes : 0;
+}
+int64_t GraphHandle::num_config_nodes() const {
+  return s_ ? s_->sample.num_config_nodes() : 0;
+}
+int64_t GraphHandle::num_configs() const {
+  return s_ ? s_->sample.num_configs : 0;
+}
 
 struct CostModel::Impl {
   CostModelOptions opt;
@@ -86,8 +92,8 @@ struct CostModel::Impl {
             throw_error(m.path, "optimizer." + p.key(), TG_STR("shape " << p.value().sizes()),
                         TG_STR("shape " << a->second.sizes()));
           auto st = std::make_unique<torch::optim::AdamWParamState>();
-          st->step(n.file.optimizer.value("steps", nlohmann::json::object())
-                       .value(p.key(), int64_t(0)));
+          st->step(
+              n.file.optimizer.value("steps", nlohmann::json::object()).value(p.key(), int64_t(0)));
           st->exp_avg(a->second.to(ctx.device).clone());
           st->exp_avg_sq(b->second.to(ctx.device).clone());
           o->state()[c10::guts::to_string(p.value().unsafeGetTensorImpl())] = std::move(st);
@@ -148,7 +154,8 @@ void CostModel::save(const std::string& path) const {
     ModelFile& f = m.members[j].file;
     f.training["updates"] = impl_->updates;
     if (j >= impl_->optims.size()) continue;  // never updated: the file's state stays as it was
-    f.optimizer = {{"name", "adamw"}, {"lr", impl_->opt.update_lr}, {"steps", nlohmann::json::object()}};
+    f.optimizer = {
+        {"name", "adamw"}, {"lr", impl_->opt.update_lr}, {"steps", nlohmann::json::object()}};
     f.optimizer_tensors.clear();
     auto& state = impl_->optims[j]->state();
     for (const auto& p : m.members[j].net->named_parameters()) {
@@ -170,8 +177,8 @@ GraphHandle CostModel::prepare(const LayoutGraph& g) const {
     throw_error(g.path, "graph", "a tile kernel for this tile model", "a layout graph");
   if (g.num_config_nodes == 0)
     throw_error(g.path, "node_config_ids", "at least one configurable node", "none");
-  return impl_->prepare(sample_from_layout(std::make_shared<const LayoutGraph>(g),
-                                           impl_->m.prune, impl_->m.repad));
+  return impl_->prepare(
+      sample_from_layout(std::make_shared<const LayoutGraph>(g), impl_->m.prune, impl_->m.repad));
 }
 
 GraphHandle CostModel::prepare(const TileGraph& g) const {
@@ -275,7 +282,8 @@ double CostModel::update(const GraphHandle& h, const float* values, int64_t coun
       impl_->optims[j]->zero_grad();
       auto loss = ranking_loss(impl_->loss, n.net->forward(s.tensors[j], cfg), target);
       if (!std::isfinite(loss.item<double>()))
-        throw_error("update", "loss", "a finite loss", "NaN or infinity (this step was not applied)");
+        throw_error("update", "loss", "a finite loss",
+                    "NaN or infinity (this step was not applied)");
       loss.backward();
       torch::nn::utils::clip_grad_norm_(n.net->parameters(), 1.0);
       impl_->optims[j]->step();
@@ -288,13 +296,21 @@ double CostModel::update(const GraphHandle& h, const float* values, int64_t coun
   return total / steps;
 }
 
-Kind CostModel::task() const { return impl_->m.task; }
+Kind CostModel::task() const {
+  return impl_->m.task;
+}
 std::string CostModel::model_name() const {
   return impl_->m.ensemble ? "ensemble of " + impl_->m.members[0].file.config.name
                            : impl_->m.file().config.name;
 }
-std::string CostModel::trained_on() const { return impl_->m.collection; }
-int CostModel::members() const { return static_cast<int>(impl_->m.members.size()); }
-int64_t CostModel::updates() const { return impl_->updates; }
+std::string CostModel::trained_on() const {
+  return impl_->m.collection;
+}
+int CostModel::members() const {
+  return static_cast<int>(impl_->m.members.size());
+}
+int64_t CostModel::updates() const {
+  return impl_->updates;
+}
 
 }  // namespace tgraph

@@ -36,15 +36,23 @@ Ranking rank_graph(const CostModel& m, const G& g) {
 }
 }  // namespace
 
-Ranking Ranker::rank(const LayoutGraph& g) const { return rank_graph(impl_->model, g); }
-Ranking Ranker::rank(const TileGraph& g) const { return rank_graph(impl_->model, g); }
+Ranking Ranker::rank(const LayoutGraph& g) const {
+  return rank_graph(impl_->model, g);
+}
+Ranking Ranker::rank(const TileGraph& g) const {
+  return rank_graph(impl_->model, g);
+}
 
 Ranking Ranker::rank_file(const std::string& npz_path) const {
   return detect_kind(npz_path) == Kind::kTile ? rank(load_tile(npz_path))
                                               : rank(load_layout(npz_path));
 }
 
-std::string Ranker::model_name() const { return impl_->model.model_name(); }
-std::string Ranker::trained_on() const { return impl_->model.trained_on(); }
+std::string Ranker::model_name() const {
+  return impl_->model.model_name();
+}
+std::string Ranker::trained_on() const {
+  return impl_->model.trained_on();
+}
 
 }  // namespace tgraph

@@ -137,7 +137,9 @@ FeatureNormalizer fit_normalizer(const std::vector<const PackedGraph*>& graphs,
 }
 
 namespace {
-double signed_log1p(double x) { return x < 0 ? -std::log1p(-x) : std::log1p(x); }
+double signed_log1p(double x) {
+  return x < 0 ? -std::log1p(-x) : std::log1p(x);
+}
 }  // namespace
 
 void TileConfigNormalizer::fit(const std::vector<const std::vector<float>*>& config_feats) {

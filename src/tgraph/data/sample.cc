@@ -125,8 +125,8 @@ void validate_candidates(const Sample& s, const float* values, int64_t K, int64_
   for (int64_t k = 0; k < K; ++k)
     for (int64_t j = 0; j < width; ++j) {
       const float v = values[k * width + j];
-      const bool ok = layout ? (std::isfinite(v) && v >= -1 && v <= 5 && v == std::floor(v))
-                             : std::isfinite(v);
+      const bool ok =
+          layout ? (std::isfinite(v) && v >= -1 && v <= 5 && v == std::floor(v)) : std::isfinite(v);
       if (!ok)
         throw_error(source, "candidates",
                     layout ? "integral layout values in [-1, 5]" : "finite tile values",

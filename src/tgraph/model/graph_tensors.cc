@@ -120,8 +120,8 @@ torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t widt
                             const TileConfigNormalizer* tile_norm, torch::Device device) {
   if (task == Kind::kLayout) {
     TG_CHECK(width % kLayoutConfigDim == 0, "layout configuration width ", width);
-    auto t = torch::from_blob(const_cast<float*>(raw), {K, width / kLayoutConfigDim,
-                                                        kLayoutConfigDim}, torch::kFloat32)
+    auto t = torch::from_blob(const_cast<float*>(raw),
+                              {K, width / kLayoutConfigDim, kLayoutConfigDim}, torch::kFloat32)
                  .to(torch::kLong)
                  .add(kEmbedOffset)
                  .clamp(0, 7);

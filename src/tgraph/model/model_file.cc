@@ -305,7 +305,8 @@ void write_ensemble(const std::string& path, const std::vector<ModelFile>& files
   h["magic"] = "TGRAPHMF";
   h["format_version"] = kModelFormatVersion;
   h["feature_schema_version"] = kFeatureSchemaVersion;
-  h["ensemble"] = {{"members", nlohmann::json::array()}, {"combine", "mean of standardised scores"}};
+  h["ensemble"] = {{"members", nlohmann::json::array()},
+                   {"combine", "mean of standardised scores"}};
   std::map<std::string, torch::Tensor> tensors;
   for (size_t i = 0; i < files.size(); ++i) {
     nlohmann::json mj = member_header(files[i]);

@@ -150,19 +150,17 @@ void TGraphEncoder::build_blocks(torch::nn::Module& owner, const ModelConfig& c,
   cross_attention_ = c.cross_attention;
   for (int i = 0; i < c.dense_layers; ++i) {
     if (i > 0)
-      dense_.push_back(
-          owner.register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
-    dense_gate_.push_back(owner.register_module("dense_gate" + std::to_string(i),
-                                                ChannelGate(L, c.gate_bottleneck)));
+      dense_.push_back(owner.register_module("dense" + std::to_string(i), torch::nn::Linear(H, L)));
+    dense_gate_.push_back(
+        owner.register_module("dense_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
   }
   for (int i = 0; i < c.graph_layers; ++i) {
-    sage_l_.push_back(
-        owner.register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
+    sage_l_.push_back(owner.register_module("sage_l" + std::to_string(i), torch::nn::Linear(H, L)));
     sage_r_.push_back(
         owner.register_module("sage_r" + std::to_string(i),
                               torch::nn::Linear(torch::nn::LinearOptions(H, L).bias(false))));
-    graph_gate_.push_back(owner.register_module("graph_gate" + std::to_string(i),
-                                                ChannelGate(L, c.gate_bottleneck)));
+    graph_gate_.push_back(
+        owner.register_module("graph_gate" + std::to_string(i), ChannelGate(L, c.gate_bottleneck)));
   }
   if (c.cross_attention)
     log_temp_ = owner.register_parameter(
@@ -172,9 +170,9 @@ void TGraphEncoder::build_blocks(torch::nn::Module& owner, const ModelConfig& c,
 }
 
 torch::Tensor TGraphEncoder::static_inputs(const GraphTensors& g) {
-  return torch::cat(
-      {g.node_num, layout_emb_->forward(g.m2m).view({g.num_nodes, -1}), opcode_emb_->forward(g.opcode)},
-      1);
+  return torch::cat({g.node_num, layout_emb_->forward(g.m2m).view({g.num_nodes, -1}),
+                     opcode_emb_->forward(g.opcode)},
+                    1);
 }
 
 torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
@@ -199,6 +197,13 @@ torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_me
 }
 
 namespace {
+
+// The baselines' static node input: numbers, raw minor_to_major values (-1..5; non-configurable
+// nodes carry zeros), opcode embedding. [N, 134 + 6 + opcode_dim]
+torch::Tensor raw_static_inputs(const GraphTensors& g, torch::nn::Embedding& opcode_emb) {
+  auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
+  return torch::cat({g.node_num, m2m, opcode_emb(g.opcode)}, 1);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Layout TGraph
@@ -269,9 +274,7 @@ class BaselineModel : public ModelImpl {
   const ModelConfig& config() const override { return cfg_; }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
-    // Raw layout values (-1..5) as numbers; non-configurable nodes get zeros.
-    auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
-    return in_static_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
+    return in_static_(raw_static_inputs(g, opcode_emb_));  // [N, H]
   }
 
   torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
@@ -315,7 +318,7 @@ class TileLateFusion : public ModelImpl {
   const ModelConfig& config() const override { return cfg_; }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
-    auto h0 = in_(enc_.static_inputs(g));             // [N, H]
+    auto h0 = in_(enc_.static_inputs(g));               // [N, H]
     auto x = enc_.blocks(h0.unsqueeze(1), g.adj_mean);  // [N, 1, H]: one "configuration"
     // InstanceNorm over the nodes of one kernel removes whatever all its nodes share (e.g. a
     // kernel-wide tensor size), so the readout also gets the mean of the first projection.
@@ -324,7 +327,7 @@ class TileLateFusion : public ModelImpl {
 
   torch::Tensor score(const GraphTensors&, const torch::Tensor& code,
                       const torch::Tensor& cfg) override {
-    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                 // [S, H]
+    auto c = torch::relu(cfg2_(torch::relu(cfg1_(cfg))));                   // [S, H]
     auto h = torch::cat({code.expand({cfg.size(0), code.size(1)}), c}, 1);  // [S, 4H]
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
@@ -332,8 +335,8 @@ class TileLateFusion : public ModelImpl {
  private:
   ModelConfig cfg_;
   TGraphEncoder enc_;
-  torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr},
-      head2_{nullptr}, head3_{nullptr};
+  torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr}, head2_{nullptr},
+      head3_{nullptr};
 };
 
 // Tile early join (the TpuGraphs tile baseline's shape): the configuration is added to every node
@@ -358,8 +361,7 @@ class TileEarlyJoin : public ModelImpl {
   const ModelConfig& config() const override { return cfg_; }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
-    auto m2m = (g.m2m - kEmbedOffset).to(torch::kFloat32);
-    return in_(torch::cat({g.node_num, m2m, opcode_emb_(g.opcode)}, 1));  // [N, H]
+    return in_(raw_static_inputs(g, opcode_emb_));  // [N, H]
   }
 
   torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,

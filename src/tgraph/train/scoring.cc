@@ -126,8 +126,8 @@ std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<
     const Sample& s = samples[i];
     std::vector<double> v = score_sample(m, s, slate, seed + i).score;
     if (m.task == Kind::kTile)
-      rows.push_back({submission_id(c, s.stem), top_k_by_score(v, kTileSubmissionK),
-                      s.num_configs, false});
+      rows.push_back(
+          {submission_id(c, s.stem), top_k_by_score(v, kTileSubmissionK), s.num_configs, false});
     else
       rows.push_back({submission_id(c, s.stem), ranking_by_score(v), s.num_configs, true});
   }

@@ -34,8 +34,7 @@ class Task {
   virtual std::vector<std::string> metric_labels() const = 0;
   // Metrics of predicted scores (higher = slower) against the sample's measured runtimes; throws
   // tgraph::Error naming the sample's file on unlabelled data.
-  virtual std::vector<double> metrics(const std::vector<double>& scores,
-                                      const Sample& s) const = 0;
+  virtual std::vector<double> metrics(const std::vector<double>& scores, const Sample& s) const = 0;
   // Samples of one split of collection c. Layout graphs are packed into cache_dir (dedup on
   // request, for training); tile kernels are loaded directly. Throws if the split has no graph.
   virtual std::vector<Sample> load_split(const std::string& data_root, const Collection& c,
@@ -56,7 +55,7 @@ struct EvalReport {
     std::vector<double> values;  // one per metric
   };
   std::vector<Graph> graphs;
-  std::vector<double> mean;       // per metric: mean over graphs with a finite value
+  std::vector<double> mean;        // per metric: mean over graphs with a finite value
   std::vector<int64_t> nan_count;  // per metric: graphs left out of that mean (NaN)
   double seconds = 0;
 

@@ -28,14 +28,10 @@ namespace fs = std::filesystem;
 namespace tgraph {
 
 nlohmann::json TrainResult::to_json() const {
-  return {{"metric", metric},
-          {"best_" + metric, best},
-          {"best_step", best_step},
-          {"steps", steps},
-          {"seconds", seconds},
-          {"configs_per_second", configs_per_second},
-          {"best_model", best_model},
-          {"last_model", last_model}};
+  return {{"metric", metric},         {"best_" + metric, best},
+          {"best_step", best_step},   {"steps", steps},
+          {"seconds", seconds},       {"configs_per_second", configs_per_second},
+          {"best_model", best_model}, {"last_model", last_model}};
 }
 
 TrainOptions resolve_defaults(TrainOptions o) {
@@ -87,7 +83,7 @@ constexpr double kNoBest = -1e300;  // below every metric value (JSON has no -in
 
 struct TrainerState {
   int64_t step = 0;
-  double elapsed = 0;  // seconds of earlier sessions (resume)
+  double elapsed = 0;     // seconds of earlier sessions (resume)
   double best = kNoBest;  // best validation value of the selection metric
   int64_t best_step = 0;
   int64_t evals = 0;
@@ -205,8 +201,8 @@ TrainResult train(const TrainOptions& opt_in) {
     mc = mf.config;
     norm = FeatureNormalizer::from_json(mf.normalizer, state_path.string());
     if (tile)
-      cnorm = TileConfigNormalizer::from_json(mf.preprocessing.value("config_norm", nlohmann::json()),
-                                              state_path.string());
+      cnorm = TileConfigNormalizer::from_json(
+          mf.preprocessing.value("config_norm", nlohmann::json()), state_path.string());
     model = make_model(mc);
     load_module_tensors(*model, mf.tensors, state_path.string());
     resumed_from = sj;
