@@ -13,6 +13,8 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numpy python3-scipy   # cross-checks in tests (/usr/bin/python3)
+  pybind11-dev python3-dev python3-pytest   # the Python bindings and their pytest suite
+  python3-matplotlib      # examples/python (plot of predicted score against runtime)
   clang-format
   gnuplot-nox jq          # the demo's plot (PNG) and JSON-lines -> table conversion
 )

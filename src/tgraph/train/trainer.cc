@@ -360,6 +360,7 @@ TrainResult train(const TrainOptions& opt_in) {
         {"best", best}};
     j["valid"].erase("graphs");  // per-graph values stay out of the log (evaluate --json has them)
     log << j.dump() << "\n" << std::flush;
+    if (opt.on_eval) opt.on_eval(j);
     bar.line(TG_STR("eval step " << st.step << ": valid " << r.summary() << (best ? " (best)" : "")
                                  << " [" << std::fixed << std::setprecision(1) << r.seconds
                                  << " s]"));

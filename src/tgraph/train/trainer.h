@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,9 @@ struct TrainOptions {
   bool prune = true;  // layout only
   bool resume = false;
   bool progress = true;  // progress bar on stderr
+  // Called after every validation with that log line (step, seconds, train_loss, lr, valid
+  // metrics, best); e.g. the Python bindings' progress callback. May be empty.
+  std::function<void(const nlohmann::json&)> on_eval;
   RunContext ctx;
 };
 
