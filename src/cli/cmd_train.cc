@@ -1,4 +1,5 @@
 // `tgraph train`: train a layout or tile model on one collection (the collection picks the task).
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/model_flags.h"
@@ -61,11 +62,25 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_flag("--no-prune", o->no_prune, "train on whole graphs (no pruning)");
   sub->add_flag("--resume", o->t.resume, "continue from RUN/checkpoint if present");
   sub->add_flag("--no-progress", o->no_progress, "no progress bar");
+  sub->add_option("--dist-init", o->t.dist.init,
+                  "data-parallel rendezvous when WORLD_SIZE > 1: env:// (MASTER_ADDR/PORT) or "
+                  "file:///shared/path")
+      ->capture_default_str();
+  sub->add_option("--dist-timeout", o->t.dist.timeout_s,
+                  "seconds a collective may wait (a dead peer's closed socket fails sooner)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
   add_context_flags(sub, &o->ctx);
   sub->callback([o, action] {
     *action = [o] {
       TrainOptions t = o->t;
-      t.ctx = make_context(o->ctx);
+      ContextFlags cf = o->ctx;
+      // One GPU per local rank under a launcher (torchrun/srun set LOCAL_RANK): "cuda" -> cuda:N.
+      const char* ws = std::getenv("WORLD_SIZE");
+      const char* lr = std::getenv("LOCAL_RANK");
+      if (cf.device == "cuda" && ws && std::atoi(ws) > 1 && lr)
+        cf.device = std::string("cuda:") + lr;
+      t.ctx = make_context(cf);
       t.cross_attention = o->cross_attention;
       t.prune = !o->no_prune;
       t.progress = !o->no_progress;

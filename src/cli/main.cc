@@ -51,5 +51,10 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::cerr << "tgraph: error: out of memory\n";
     return 2;
+  } catch (const std::exception& e) {
+    // Anything else (a LibTorch or c10d error, a filesystem error) is reported, never an abort.
+    std::string msg = e.what();
+    std::cerr << "tgraph: internal error: " << msg.substr(0, msg.find('\n')) << "\n";
+    return 3;
   }
 }

@@ -17,6 +17,7 @@
 #include "tgraph/data/features.h"
 #include "tgraph/data/sample.h"
 #include "tgraph/model/model_file.h"
+#include "tgraph/train/distributed.h"
 #include "tgraph/train/schedule.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/task.h"
@@ -28,10 +29,19 @@ namespace fs = std::filesystem;
 namespace tgraph {
 
 nlohmann::json TrainResult::to_json() const {
-  return {{"metric", metric},         {"best_" + metric, best},
-          {"best_step", best_step},   {"steps", steps},
-          {"seconds", seconds},       {"configs_per_second", configs_per_second},
-          {"best_model", best_model}, {"last_model", last_model}};
+  // A rank other than 0 (or a run without validation) has no best value: null.
+  return {{"metric", metric},
+          {"best_" + metric, best > -1e299 ? nlohmann::json(best) : nlohmann::json(nullptr)},
+          {"best_step", best_step},
+          {"steps", steps},
+          {"seconds", seconds},
+          {"configs_per_second", configs_per_second},
+          {"best_model", best_model},
+          {"last_model", last_model},
+          {"world", world},
+          {"rank", rank},
+          {"comm_seconds", comm_seconds},
+          {"param_checksum", TG_STR(std::hex << param_checksum)}};
 }
 
 TrainOptions resolve_defaults(TrainOptions o) {
@@ -113,7 +123,8 @@ std::string fmt_time(double s) {
 
 class Progress {
  public:
-  explicit Progress(bool on) : on_(on), tty_(::isatty(2)) {}
+  // quiet: not even the informational lines (ranks other than 0).
+  explicit Progress(bool on, bool quiet = false) : on_(on), quiet_(quiet), tty_(::isatty(2)) {}
   void update(int64_t step, double progress, double loss, double cps, double elapsed,
               const std::string& metric, double best) {
     if (!on_) return;
@@ -132,13 +143,14 @@ class Progress {
   }
   // Informational lines are printed even without the bar (they are the run's record).
   void line(const std::string& s) {
+    if (quiet_) return;
     const bool redraw = on_ && tty_;
     std::cerr << (redraw ? "\r" : "") << s << std::string(redraw ? 20 : 0, ' ') << "\n"
               << std::flush;
   }
 
  private:
-  bool on_, tty_;
+  bool on_, quiet_, tty_;
   Clock::time_point last_{};
 };
 
@@ -156,17 +168,27 @@ TrainResult train(const TrainOptions& opt_in) {
   const Task& task = task_for(coll.kind);
   const bool tile = coll.kind == Kind::kTile;
   fs::create_directories(opt.out_dir);
-  Progress bar(opt.progress);
-  bar.line("tgraph train (" + task.name() + "): " + init_torch(opt.ctx));
+  // Data-parallel when the launcher set WORLD_SIZE > 1: rank 0 leads (logs, files, decisions).
+  std::unique_ptr<Distributed> dist = Distributed::from_env(opt.dist, opt.ctx.device);
+  const int rank = dist ? dist->rank() : 0, world = dist ? dist->world() : 1;
+  const bool lead = rank == 0;
+  Progress bar(opt.progress && lead, /*quiet=*/!lead);
+  bar.line("tgraph train (" + task.name() + "): " + init_torch(opt.ctx) +
+           (dist ? TG_STR(", " << world << " ranks (Gloo"
+                               << (opt.ctx.device.is_cuda() ? "/NCCL" : "") << ")")
+                 : std::string()));
 
   // Pre-processing: training samples (layout: packed and de-duplicated) and validation samples.
   auto t_prep = Clock::now();
   const Preprocessing pre{opt.prune, /*repad=*/true};
   const int workers = opt.ctx.threads > 0 ? opt.ctx.threads : 2;
+  // Rank 0 packs the shared cache first; the others then find it up to date.
+  if (dist && !lead) dist->barrier();
   std::vector<Sample> train_s =
       task.load_split(opt.data_root, coll, "train", pre, /*dedup=*/true, opt.cache_dir, workers);
   std::vector<Sample> valid_s =
       task.load_split(opt.data_root, coll, "valid", pre, /*dedup=*/false, opt.cache_dir, workers);
+  if (dist && lead) dist->barrier();
   if (opt.max_valid_graphs > 0 && static_cast<int64_t>(valid_s.size()) > opt.max_valid_graphs)
     valid_s.resize(static_cast<size_t>(opt.max_valid_graphs));
   for (const auto& s : train_s)
@@ -188,7 +210,11 @@ TrainResult train(const TrainOptions& opt_in) {
   FeatureNormalizer norm;
   TileConfigNormalizer cnorm;
   TrainerState st;
+  // One generator on a single process. With several ranks the epoch order must be the same on all
+  // of them (each takes its own shard of it; `rng`, saved by rank 0) while each rank's slates are
+  // drawn from a generator derived from (seed, rank, step), so that resume needs no per-rank state.
   std::mt19937_64 rng(opt.ctx.seed);
+  std::mt19937_64& order_rng = rng;
   Model model;
   nlohmann::json resumed_from;
   if (opt.resume && fs::exists(state_path)) {
@@ -197,6 +223,9 @@ TrainResult train(const TrainOptions& opt_in) {
     st = TrainerState::from_json(sj.at("trainer"));
     std::istringstream rs(st.rng);
     rs >> rng;
+    if (sj.value("world", 1) != world)
+      throw_error(state_path.string(), "world", TG_STR(world << " ranks (as this run)"),
+                  TG_STR(sj.value("world", 1) << " (resume with the same world size)"));
     ModelFile mf = load_model_file((ckpt_dir / sj.at("model").get<std::string>()).string());
     mc = mf.config;
     norm = FeatureNormalizer::from_json(mf.normalizer, state_path.string());
@@ -226,6 +255,7 @@ TrainResult train(const TrainOptions& opt_in) {
     model = make_model(mc);
   }
   model->to(opt.ctx.device);
+  if (dist) dist->broadcast_parameters(*model);  // rank 0's weights everywhere, fresh or resumed
   torch::optim::AdamW optim(model->parameters(),
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   if (!resumed_from.is_null()) {
@@ -286,7 +316,8 @@ TrainResult train(const TrainOptions& opt_in) {
     return f;
   };
 
-  std::ofstream log((fs::path(opt.out_dir) / "log.jsonl").string(), std::ios::app);
+  std::ofstream log;
+  if (lead) log.open((fs::path(opt.out_dir) / "log.jsonl").string(), std::ios::app);
   const auto t0 = Clock::now();
   auto elapsed = [&] {
     return st.elapsed + std::chrono::duration<double>(Clock::now() - t0).count();
@@ -324,6 +355,7 @@ TrainResult train(const TrainOptions& opt_in) {
     torch::save(optim, otmp);
     atomic_rename(otmp, (ckpt_dir / oname).string());
     nlohmann::json sj = {{"trainer", saved.to_json()}, {"model", mname}, {"optimizer", oname}};
+    sj["world"] = world;
     write_file_atomic(state_path.string(), sj.dump(2));
     // Only now that state.json points at the new files may the old ones go.
     for (const auto& e : fs::directory_iterator(ckpt_dir)) {
@@ -335,7 +367,7 @@ TrainResult train(const TrainOptions& opt_in) {
 
   const std::vector<std::string> metric_names = task.metric_names();
   auto evaluate = [&]() {
-    if (valid_in.empty()) return;
+    if (!lead || valid_in.empty()) return;
     EvalReport r = evaluate_samples(task, valid_samples, [&](const Sample& s, size_t i) {
       return score_configs(*model, valid_in[i].tensors, s, cn, opt.eval_slate, opt.ctx.seed + i);
     });
@@ -371,24 +403,39 @@ TrainResult train(const TrainOptions& opt_in) {
   std::vector<size_t> order;
   size_t order_pos = 0;
   std::vector<float> buf;
-  while (progress() < 1.0) {
+  // Rank 0's clock decides the schedule, the stop and the evaluations (one small broadcast a step).
+  auto agree = [&](double prog, bool due) {
+    if (!dist) return std::make_pair(prog, due);
+    std::vector<double> v = {prog, due ? 1.0 : 0.0};
+    auto r = dist->broadcast_values(v);
+    return std::make_pair(r[0], r[1] != 0.0);
+  };
+  double prog = agree(progress(), false).first;
+  while (prog < 1.0) {
     auto ts = Clock::now();
     for (auto& group : optim.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options())
-          .lr(opt.lr * lr_factor(progress(), opt.warmup));
+          .lr(opt.lr * lr_factor(prog, opt.warmup));
     optim.zero_grad();
     torch::Tensor total;
     int64_t rows_seen = 0;
+    std::mt19937_64 step_rng(opt.ctx.seed ^ (0x9E3779B97F4A7C15ull * (rank + 1)) ^
+                             (0xD1B54A32D192ED03ull * static_cast<uint64_t>(st.step)));
+    std::mt19937_64& slate_rng = world > 1 ? step_rng : rng;
     for (int64_t b = 0; b < opt.graphs_per_step; ++b) {
-      if (order_pos == order.size()) {  // a new epoch: every trainable graph once, shuffled
-        order = trainable;
-        std::shuffle(order.begin(), order.end(), rng);
+      // Each step takes `world` consecutive entries of the epoch order; rank r trains on the r-th.
+      if (order_pos + world > order.size()) {  // a new epoch: every trainable graph once, shuffled
+        order.clear();
+        while (order.size() < static_cast<size_t>(world))  // fewer graphs than ranks: repeat them
+          order.insert(order.end(), trainable.begin(), trainable.end());
+        std::shuffle(order.begin(), order.end(), order_rng);
         order_pos = 0;
       }
-      const Prepared& p = train_in[order[order_pos++]];
+      const Prepared& p = train_in[order[order_pos + rank]];
+      order_pos += world;
       const Sample& g = p.sample;
       // Slate: distinct configurations drawn uniformly without replacement.
-      std::vector<int64_t> rows = sample_rows(g.num_configs, opt.slate, rng);
+      std::vector<int64_t> rows = sample_rows(g.num_configs, opt.slate, slate_rng);
       const int64_t S = static_cast<int64_t>(rows.size());
       buf.resize(static_cast<size_t>(S * g.config_width));
       g.read_configs(rows, buf.data());
@@ -402,6 +449,7 @@ TrainResult train(const TrainOptions& opt_in) {
     }
     total = total / static_cast<double>(opt.graphs_per_step);
     total.backward();
+    if (dist) dist->average_gradients(*model);  // the mean over all ranks' graphs
     if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.clip);
     optim.step();
     double l = total.item<double>();
@@ -413,7 +461,9 @@ TrainResult train(const TrainOptions& opt_in) {
                elapsed(), metric_names[0], st.best);
     const bool due = (eval_every_s > 0 && elapsed() - last_eval_time >= eval_every_s) ||
                      (eval_every_steps > 0 && st.step - last_eval_step >= eval_every_steps);
-    if (due && progress() < 1.0) {
+    auto [next, eval_now] = agree(progress(), due);
+    prog = next;
+    if (eval_now && prog < 1.0) {
       evaluate();
       last_eval_time = elapsed();
       last_eval_step = st.step;
@@ -421,20 +471,31 @@ TrainResult train(const TrainOptions& opt_in) {
   }
   evaluate();
   TrainResult res;
+  res.rank = rank;
+  res.world = world;
+  res.param_checksum = parameter_checksum(*model);
+  if (dist) {
+    // Same data order, averaged gradients and rank 0's decisions keep every replica identical;
+    // a mismatch here is a bug, not bad input.
+    for (uint64_t c : dist->gather_checksums(res.param_checksum))
+      TG_CHECK(c == res.param_checksum, "ranks ended with different parameters");
+    res.comm_seconds = dist->comm_seconds();
+  }
   res.steps = st.step;
   res.seconds = elapsed();
   res.configs_per_second = train_seconds > 0 ? configs_seen / train_seconds : 0;
   res.last_model = (fs::path(opt.out_dir) / "last.tgm").string();
+  res.best_model = (fs::path(opt.out_dir) / "best.tgm").string();
+  res.metric = metric_names[0];
+  res.best = st.best;
+  res.best_step = st.best_step;
+  if (!lead) return res;  // only rank 0 writes files
   save_model_file(res.last_model, model_file({{"steps", st.step}, {"seconds", res.seconds}}));
   if (valid_in.empty()) {
     // Without validation graphs the last model is the best we know.
     fs::copy_file(res.last_model, (fs::path(opt.out_dir) / "best.tgm"),
                   fs::copy_options::overwrite_existing);
   }
-  res.best_model = (fs::path(opt.out_dir) / "best.tgm").string();
-  res.metric = metric_names[0];
-  res.best = st.best;
-  res.best_step = st.best_step;
   write_file_atomic((fs::path(opt.out_dir) / "summary.json").string(), res.to_json().dump(2));
   return res;
 }

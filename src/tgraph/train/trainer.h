@@ -13,6 +13,7 @@
 #include "tgraph/model/context.h"
 #include "tgraph/model/losses.h"
 #include "tgraph/model/models.h"
+#include "tgraph/train/distributed.h"
 
 namespace tgraph {
 
@@ -44,6 +45,7 @@ struct TrainOptions {
   // Called after every validation with that log line (step, seconds, train_loss, lr, valid
   // metrics, best); e.g. the Python bindings' progress callback. May be empty.
   std::function<void(const nlohmann::json&)> on_eval;
+  DistOptions dist;  // data-parallel when WORLD_SIZE > 1 (distributed.h)
   RunContext ctx;
 };
 
@@ -55,6 +57,9 @@ struct TrainResult {
   double seconds = 0;
   double configs_per_second = 0;  // training configurations (slate rows) per second
   std::string best_model, last_model;
+  int rank = 0, world = 1;         // data-parallel rank / world size
+  double comm_seconds = 0;         // time in collectives (0 on one process)
+  uint64_t param_checksum = 0;     // parameter_checksum() of the final model (equal on every rank)
   nlohmann::json to_json() const;  // best_<metric>, best_step, steps, seconds, ...
 };
 
