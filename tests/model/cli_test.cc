@@ -75,6 +75,20 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   EXPECT_EQ(partial.exit_code, 1);
   EXPECT_FALSE(fs::exists(d.file("partial.csv")));
 
+  // Model files written by the build before layout and tile shared one pipeline (commit 5e9d359,
+  // trained on this same synth seed) still load and evaluate to the values that build printed.
+  const std::string fixtures = std::string(TGRAPH_SOURCE_DIR) + "/tests/model/fixtures/";
+  run("evaluate --model " + fixtures + "v0_layout_xla_default.tgm --data " + data +
+      " --threads 1 --cache " + d.file("cache") + " --json " + d.file("v0l.json"));
+  run("evaluate --model " + fixtures + "v0_tile.tgm --data " + data + " --threads 1 --json " +
+      d.file("v0t.json"));
+  std::ifstream v0l(d.file("v0l.json")), v0t(d.file("v0t.json"));
+  auto jl = nlohmann::json::parse(v0l), jt = nlohmann::json::parse(v0t);
+  EXPECT_NEAR(jl["mean_tau"].get<double>(), 0.0719347155305344, 1e-9);
+  EXPECT_NEAR(jl["mean_opa"].get<double>(), 0.5359629454940076, 1e-9);
+  EXPECT_NEAR(jt["mean_score"].get<double>(), 0.8988407076522353, 1e-9);
+  EXPECT_NEAR(jt["mean_err1"].get<double>(), 1.9237351023520497, 1e-9);
+
   std::string valid_dir = data + "/layout/xla/random/valid";
   std::string g = fs::directory_iterator(valid_dir)->path().string();
   auto rk = nlohmann::json::parse(run("rank " + models[0] + " " + g + " --json --threads 1"));
