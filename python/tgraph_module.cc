@@ -134,6 +134,35 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
   return o;
 }
 
+// What layout graphs and tile kernels share (GraphBase), bound once for both.
+template <typename G>
+py::class_<G> bind_graph(py::module_& m, const char* name, const char* doc) {
+  py::class_<G> c(m, name, doc);
+  c.def_readonly("path", &G::path)
+      .def_readonly("stem", &G::stem)
+      .def_readonly("num_nodes", &G::num_nodes)
+      .def_readonly("num_edges", &G::num_edges)
+      .def_readonly("num_configs", &G::num_configs)
+      .def_readonly("labelled", &G::labelled)
+      .def_property_readonly("node_feat",
+                             [](const G& g) {
+                               return array(g.node_feat, {g.num_nodes, 140});
+                             })
+      .def_property_readonly("node_opcode",
+                             [](const G& g) { return array(g.node_opcode, {g.num_nodes}); })
+      .def_property_readonly("edge_index",
+                             [](const G& g) {
+                               return array(g.edge_index, {g.num_edges, 2});
+                             })
+      .def_property_readonly("config_runtime",
+                             [](const G& g) { return array(g.config_runtime, {g.num_configs}); })
+      .def("__repr__", [name](const G& g) {
+        return std::string("<tgraph.") + name + " " + g.stem +
+               ": N=" + std::to_string(g.num_nodes) + " C=" + std::to_string(g.num_configs) + ">";
+      });
+  return c;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_tgraph, m) {
@@ -152,24 +181,9 @@ PYBIND11_MODULE(_tgraph, m) {
       .value("LAYOUT", tgraph::Kind::kLayout)
       .value("TILE", tgraph::Kind::kTile);
 
-  py::class_<LayoutGraph>(m, "LayoutGraph", "A TpuGraphs layout graph (arrays are numpy copies).")
-      .def_readonly("path", &LayoutGraph::path)
-      .def_readonly("stem", &LayoutGraph::stem)
-      .def_readonly("num_nodes", &LayoutGraph::num_nodes)
-      .def_readonly("num_edges", &LayoutGraph::num_edges)
-      .def_readonly("num_configs", &LayoutGraph::num_configs)
-      .def_readonly("num_config_nodes", &LayoutGraph::num_config_nodes)
-      .def_readonly("labelled", &LayoutGraph::labelled)
-      .def_property_readonly("node_feat",
-                             [](const LayoutGraph& g) {
-                               return array(g.node_feat, {g.num_nodes, 140});
-                             })
-      .def_property_readonly(
-          "node_opcode", [](const LayoutGraph& g) { return array(g.node_opcode, {g.num_nodes}); })
-      .def_property_readonly("edge_index",
-                             [](const LayoutGraph& g) {
-                               return array(g.edge_index, {g.num_edges, 2});
-                             })
+  auto layout = bind_graph<LayoutGraph>(m, "LayoutGraph",
+                                        "A TpuGraphs layout graph (arrays are numpy copies).");
+  layout.def_readonly("num_config_nodes", &LayoutGraph::num_config_nodes)
       .def_property_readonly(
           "node_config_feat",
           [](const LayoutGraph& g) {
@@ -179,50 +193,17 @@ PYBIND11_MODULE(_tgraph, m) {
       .def_property_readonly(
           "node_config_ids",
           [](const LayoutGraph& g) { return array(g.node_config_ids, {g.num_config_nodes}); })
-      .def_property_readonly(
-          "config_runtime",
-          [](const LayoutGraph& g) { return array(g.config_runtime, {g.num_configs}); })
-      .def_property_readonly(
-          "node_splits",
-          [](const LayoutGraph& g) {
-            return array(g.node_splits, {1, static_cast<py::ssize_t>(g.node_splits.size())});
-          })
-      .def("__repr__", [](const LayoutGraph& g) {
-        return "<tgraph.LayoutGraph " + g.stem + ": N=" + std::to_string(g.num_nodes) +
-               " NC=" + std::to_string(g.num_config_nodes) + " C=" + std::to_string(g.num_configs) +
-               ">";
+      .def_property_readonly("node_splits", [](const LayoutGraph& g) {
+        return array(g.node_splits, {1, static_cast<py::ssize_t>(g.node_splits.size())});
       });
-
-  py::class_<TileGraph>(m, "TileGraph", "A TpuGraphs tile kernel (arrays are numpy copies).")
-      .def_readonly("path", &TileGraph::path)
-      .def_readonly("stem", &TileGraph::stem)
-      .def_readonly("num_nodes", &TileGraph::num_nodes)
-      .def_readonly("num_edges", &TileGraph::num_edges)
-      .def_readonly("num_configs", &TileGraph::num_configs)
-      .def_readonly("labelled", &TileGraph::labelled)
-      .def_property_readonly("node_feat",
-                             [](const TileGraph& g) {
-                               return array(g.node_feat, {g.num_nodes, 140});
-                             })
-      .def_property_readonly("node_opcode",
-                             [](const TileGraph& g) { return array(g.node_opcode, {g.num_nodes}); })
-      .def_property_readonly("edge_index",
-                             [](const TileGraph& g) {
-                               return array(g.edge_index, {g.num_edges, 2});
-                             })
-      .def_property_readonly("config_feat",
+  auto tile =
+      bind_graph<TileGraph>(m, "TileGraph", "A TpuGraphs tile kernel (arrays are numpy copies).");
+  tile.def_property_readonly("config_feat",
                              [](const TileGraph& g) {
                                return array(g.config_feat, {g.num_configs, 24});
                              })
-      .def_property_readonly(
-          "config_runtime",
-          [](const TileGraph& g) { return array(g.config_runtime, {g.num_configs}); })
-      .def_property_readonly(
-          "config_runtime_normalizers",
-          [](const TileGraph& g) { return array(g.config_runtime_normalizers, {g.num_configs}); })
-      .def("__repr__", [](const TileGraph& g) {
-        return "<tgraph.TileGraph " + g.stem + ": N=" + std::to_string(g.num_nodes) +
-               " C=" + std::to_string(g.num_configs) + ">";
+      .def_property_readonly("config_runtime_normalizers", [](const TileGraph& g) {
+        return array(g.config_runtime_normalizers, {g.num_configs});
       });
 
   m.def(
