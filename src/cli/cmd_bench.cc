@@ -23,6 +23,10 @@ void register_bench(CLI::App& app, Action* action) {
   sub->add_option("--steps", o->b.steps, "timed training steps")->capture_default_str();
   sub->add_flag("--no-prune", o->no_prune, "whole graph");
   add_context_flags(sub, &o->ctx);
+  bound(sub, "--slate", 1, 1 << 20);
+  bound(sub, "--infer-slate", 1, 1 << 20);
+  bound(sub, "--steps", 1, 1e6);
+  bound(sub, "--cross-attention", 0, 1);
   sub->callback([o, action] {
     *action = [o] {
       BenchOptions b = o->b;

@@ -36,6 +36,7 @@ void register_evaluate(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->slate, "configurations scored together")->capture_default_str();
   sub->add_option("--json", o->json_out, "also write the report as JSON here");
   add_context_flags(sub, &o->ctx);
+  bound(sub, "--slate", 1, 1 << 20);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);

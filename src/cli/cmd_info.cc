@@ -43,7 +43,7 @@ void register_info(CLI::App& app, Action* action) {
       if (h.contains("ensemble") && h["ensemble"].contains("members") &&
           h["ensemble"]["members"].is_array())
         for (auto& m : h["ensemble"]["members"]) shrink_model(m);
-      std::cout << h.dump(2) << "\n";
+      std::cout << h.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       return 0;
     };
   });

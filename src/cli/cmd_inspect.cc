@@ -38,7 +38,7 @@ int run_inspect(const InspectOpts& o) {
   if (files.size() == 1 && !any_dir) {
     GraphSummary s = summarize_graph_file(files[0]);
     if (o.json)
-      std::cout << to_json(s).dump(2) << "\n";
+      std::cout << to_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else
       std::cout << format_file_table({s});
     return 0;
@@ -55,7 +55,7 @@ int run_inspect(const InspectOpts& o) {
     for (const auto& d : dirs) j["directories"].push_back(to_json(d));
     j["total_files"] = sums.size();
     j["errors"] = errors;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     if (o.files || !any_dir) std::cout << format_file_table(sums) << "\n";
     std::cout << format_dir_table(dirs);
@@ -75,7 +75,8 @@ void register_inspect(CLI::App& app, Action* action) {
       ->required();
   sub->add_flag("--json", opts->json, "machine-readable JSON output");
   sub->add_flag("--files", opts->files, "list every file, not only per-directory totals");
-  sub->add_option("--threads", opts->threads, "worker threads (default: all cores)");
+  sub->add_option("--threads", opts->threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   sub->callback([opts, action] { *action = [opts] { return run_inspect(*opts); }; });
 }
 

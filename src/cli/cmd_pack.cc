@@ -115,7 +115,8 @@ void register_pack(CLI::App& app, Action* action) {
   sub->add_flag("--dedup", o->dedup,
                 "de-duplicate configurations in every split (default: train only)");
   sub->add_flag("--no-dedup", o->no_dedup, "never de-duplicate");
-  sub->add_option("--threads", o->threads, "worker threads (default: all cores)");
+  sub->add_option("--threads", o->threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   sub->callback([o, action] { *action = [o] { return run_pack(*o); }; });
 }
 

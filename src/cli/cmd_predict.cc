@@ -34,6 +34,7 @@ void register_predict(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->slate, "configurations scored together")->capture_default_str();
   sub->add_option("--out", o->out, "CSV file to write")->required();
   add_context_flags(sub, &o->ctx);
+  bound(sub, "--slate", 1, 1 << 20);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);

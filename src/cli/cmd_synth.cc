@@ -34,7 +34,8 @@ void register_synth(CLI::App& app, Action* action) {
   sub->add_option("--preset", opts->preset, "tiny | small | full")->capture_default_str();
   sub->add_option("--seed", opts->seed, "random seed (same seed => byte-identical files)")
       ->capture_default_str();
-  sub->add_option("--threads", opts->threads, "worker threads (default: all cores)");
+  sub->add_option("--threads", opts->threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   sub->add_flag("--only-largest", opts->only_largest,
                 "write only the largest layout graph (random and default) of the preset");
   sub->add_option("--max-configs", opts->max_configs, "cap the configurations of every file");

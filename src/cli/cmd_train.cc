@@ -71,6 +71,21 @@ void register_train(CLI::App& app, Action* action) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 86400.0));
   add_context_flags(sub, &o->ctx);
+  bound(sub, "--slate", 0, 1 << 20);
+  bound(sub, "--eval-slate", 2, 1 << 20);
+  bound(sub, "--hidden", 0, 8192);
+  bound(sub, "--steps", 0, 1e12);
+  bound(sub, "--time-budget", 0, 1e7);
+  bound(sub, "--eval-every", 0, 1e7);
+  bound(sub, "--eval-every-steps", 0, 1e12);
+  bound(sub, "--graphs-per-step", 0, 4096);
+  bound(sub, "--max-valid-graphs", 0, 1e9);
+  bound(sub, "--lr", 0, 10);
+  bound(sub, "--weight-decay", 0, 10);
+  bound(sub, "--warmup", 0, 1);
+  bound(sub, "--clip", 0, 1e6);
+  bound(sub, "--mape-weight", 0, 1e6);
+  bound(sub, "--cross-attention", -1, 1);
   sub->callback([o, action] {
     *action = [o] {
       TrainOptions t = o->t;

@@ -36,6 +36,10 @@ struct ContextFlags {
 };
 void add_context_flags(CLI::App* sub, ContextFlags* f);
 
+// Range check (CLI11) on an already added numeric option: out of range is a usage error (exit 2)
+// before anything runs, e.g. --slate 0, which would otherwise never finish a graph.
+void bound(CLI::App* sub, const std::string& name, double lo, double hi);
+
 // --cache, or a directory under the system's temp dir when it is empty.
 std::string default_cache_dir(const std::string& flag);
 

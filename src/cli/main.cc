@@ -1,5 +1,6 @@
 // tgraph: command-line front end. Parses the subcommand, runs it, and turns tgraph::Error into a
 // one-line message and a non-zero exit code (the only place that catches it).
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -11,9 +12,13 @@ int default_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }
+void bound(CLI::App* sub, const std::string& name, double lo, double hi) {
+  sub->get_option(name)->check(CLI::Range(lo, hi));
+}
 void add_context_flags(CLI::App* sub, ContextFlags* f) {
   sub->add_option("--device", f->device, "cpu | cuda | cuda:N")->capture_default_str();
-  sub->add_option("--threads", f->threads, "intra-op threads (default: all cores)");
+  sub->add_option("--threads", f->threads, "intra-op threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   sub->add_option("--seed", f->seed, "random seed")->capture_default_str();
 }
 }  // namespace tgraph::cli
@@ -38,7 +43,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; every usage error (unknown flag, value out of range) exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
     return action ? action() : 0;
@@ -51,6 +57,10 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::cerr << "tgraph: error: out of memory\n";
     return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // e.g. --out under a regular file: bad input naming the path, not a crash.
+    std::cerr << "tgraph: error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     // Anything else (a LibTorch or c10d error, a filesystem error) is reported, never an abort.
     std::string msg = e.what();

@@ -217,6 +217,7 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
   }
   if (m.members.empty() || count == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);
+  require_finite_scores(ms.score, "candidates for " + s.sample.stem);
   return Scores{std::move(ms.score), std::move(ms.spread)};
 }
 
@@ -239,6 +240,7 @@ Scores CostModel::score_own(const GraphHandle& h) const {
                                 &m.members[j].config_norm, impl_->opt.slate, impl_->opt.seed));
   if (s.sample.num_configs == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);
+  require_finite_scores(ms.score, s.sample.source);
   return Scores{std::move(ms.score), std::move(ms.spread)};
 }
 

@@ -174,6 +174,10 @@ LayoutGraph load_layout(const std::string& path, const LoadOptions& opt) {
   std::vector<int64_t> shape;
   g.node_config_ids = v.ints("node_config_ids", {-1}, "(NC,)", &shape);
   g.num_config_nodes = shape[0];
+  // A layout graph without configurable nodes has nothing to rank (pruning leaves 0 nodes and every
+  // score would be NaN).
+  if (g.num_config_nodes == 0)
+    v.fail("node_config_ids", "at least one configurable node", "none (NC = 0)");
   for (size_t i = 0; i < g.node_config_ids.size(); ++i) {
     int64_t id = g.node_config_ids[i];
     if (id < 0 || id >= N)

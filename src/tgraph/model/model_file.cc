@@ -1,5 +1,8 @@
 #include "tgraph/model/model_file.h"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -19,6 +22,19 @@ void put(std::ostream& o, T v) {
   o.write(reinterpret_cast<const char*>(&v), sizeof(T));
 }
 }  // namespace
+
+// CRC-32 (zlib's) of a tensor's bytes: a flipped weight byte is an error, not another model.
+uint32_t crc32_of(const void* data, uint64_t n) {
+  uLong c = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  while (n > 0) {
+    const uInt k = static_cast<uInt>(std::min<uint64_t>(n, 1u << 30));
+    c = crc32(c, p, k);
+    p += k;
+    n -= k;
+  }
+  return static_cast<uint32_t>(c);
+}
 
 // The container (magic, version, header JSON, tensors) shared by model and ensemble files.
 void write_container(const std::string& path, nlohmann::json h,
@@ -81,7 +97,8 @@ void write_container(const std::string& path, nlohmann::json h,
                             {"dtype", "<f4"},
                             {"shape", t.sizes().vec()},
                             {"offset", offset},
-                            {"bytes", nb}});
+                            {"bytes", nb},
+                            {"crc32", crc32_of(t.data_ptr<float>(), nb)}});
     offset += nb;
   }
   std::string header = h.dump();
@@ -126,6 +143,10 @@ nlohmann::json read_header(std::ifstream& in, const std::string& path, uint64_t*
   } catch (const nlohmann::json::exception& e) {
     throw_error(path, "header", "valid JSON", e.what());
   }
+  if (!h.is_object()) throw_error(path, "header", "a JSON object", h.type_name());
+  if (h.contains("feature_schema_version") && !h["feature_schema_version"].is_number_unsigned())
+    throw_error(path, "feature_schema_version", "an unsigned integer",
+                h["feature_schema_version"].dump().substr(0, 40));
   uint32_t schema = h.value("feature_schema_version", 0u);
   if (schema != kFeatureSchemaVersion)
     throw_error(path, "feature_schema_version",
@@ -161,21 +182,71 @@ Container read_container(const std::string& path) {
   uint64_t start = 0;
   Container c;
   c.header = read_header(in, path, &start, size);
-  for (const auto& t : c.header.value("tensors", nlohmann::json::array())) {
-    std::string name = t.value("name", "");
-    auto shape = t.value("shape", std::vector<int64_t>{});
-    uint64_t off = t.value("offset", uint64_t(0)), nb = t.value("bytes", uint64_t(0));
-    int64_t numel = 1;
-    for (auto d : shape) numel *= d;
-    if (t.value("dtype", "") != "<f4" || nb != static_cast<uint64_t>(numel) * 4 ||
-        start + off + nb > size)
-      throw_error(path, "tensors." + name, "float32 data inside the file",
-                  TG_STR(nb << " bytes at offset " << off << " (file has " << size << " bytes)"));
-    auto tensor = torch::empty(shape, torch::kFloat32);
-    in.seekg(static_cast<std::streamoff>(start + off));
-    in.read(reinterpret_cast<char*>(tensor.data_ptr<float>()), static_cast<std::streamsize>(nb));
-    if (!in) throw_error(path, "tensors." + name, "its data", "end of file");
-    c.tensors[name] = tensor;
+  const nlohmann::json table = c.header.value("tensors", nlohmann::json::array());
+  if (!table.is_array()) throw_error(path, "tensors", "a list", table.type_name());
+  const uint64_t data_bytes = size - start;
+  // Check the whole table (types, sizes, ranges, overlaps) before allocating anything.
+  struct Entry {
+    std::string name;
+    std::vector<int64_t> shape;
+    uint64_t offset = 0, bytes = 0;
+    int64_t crc = -1;
+  };
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const nlohmann::json& t = table[i];
+    Entry e;
+    try {
+      e.name = t.at("name").get<std::string>();
+      e.shape = t.at("shape").get<std::vector<int64_t>>();
+      e.offset = t.at("offset").get<uint64_t>();
+      e.bytes = t.at("bytes").get<uint64_t>();
+      if (t.contains("crc32")) e.crc = t["crc32"].get<uint32_t>();
+      if (t.at("dtype").get<std::string>() != "<f4") throw std::runtime_error("dtype");
+    } catch (const std::exception& ex) {
+      throw_error(path, TG_STR("tensors[" << i << "]"),
+                  "name, dtype \"<f4\", shape, offset, bytes (crc32)", ex.what());
+    }
+    const std::string field = "tensors." + e.name;
+    if (e.name.empty() || e.shape.size() > 8)
+      throw_error(path, field, "a named tensor of rank <= 8", TG_STR("rank " << e.shape.size()));
+    uint64_t numel = 1;
+    for (int64_t d : e.shape) {
+      if (d < 0 || (d > 0 && numel > (uint64_t(1) << 40) / static_cast<uint64_t>(d)))
+        throw_error(path, field, "dimensions >= 0 with fewer than 2^40 elements",
+                    nlohmann::json(e.shape).dump());
+      numel *= static_cast<uint64_t>(d);
+    }
+    if (e.bytes != numel * 4 || e.offset > data_bytes || e.bytes > data_bytes - e.offset)
+      throw_error(path, field, "float32 data inside the file",
+                  TG_STR(e.bytes << " bytes at offset " << e.offset << " (" << data_bytes
+                                 << " bytes of tensor data)"));
+    entries.push_back(std::move(e));
+  }
+  {
+    std::vector<const Entry*> by_offset;
+    for (const auto& e : entries) by_offset.push_back(&e);
+    std::sort(by_offset.begin(), by_offset.end(),
+              [](const Entry* a, const Entry* b) { return a->offset < b->offset; });
+    for (size_t i = 1; i < by_offset.size(); ++i)
+      if (by_offset[i]->offset < by_offset[i - 1]->offset + by_offset[i - 1]->bytes)
+        throw_error(path, "tensors." + by_offset[i]->name, "data not overlapping another tensor's",
+                    "overlap with " + by_offset[i - 1]->name);
+  }
+  for (const auto& e : entries) {
+    const std::string field = "tensors." + e.name;
+    if (c.tensors.count(e.name)) throw_error(path, field, "one tensor of that name", "two");
+    auto tensor = torch::empty(e.shape, torch::kFloat32);
+    in.seekg(static_cast<std::streamoff>(start + e.offset));
+    in.read(reinterpret_cast<char*>(tensor.data_ptr<float>()),
+            static_cast<std::streamsize>(e.bytes));
+    if (!in) throw_error(path, field, "its data", "end of file");
+    if (e.crc >= 0 && crc32_of(tensor.data_ptr<float>(), e.bytes) != static_cast<uint32_t>(e.crc))
+      throw_error(path, field, TG_STR("CRC-32 " << e.crc << " (as written)"),
+                  "other bytes (the file is damaged)");
+    if (tensor.numel() > 0 && !torch::isfinite(tensor).all().item<bool>())
+      throw_error(path, field, "finite weights", "NaN or infinity");
+    c.tensors[e.name] = tensor;
   }
   return c;
 }
@@ -193,6 +264,30 @@ ModelFile model_from_header(const nlohmann::json& h, const std::string& path) {
   }
   if (f.task != "layout" && f.task != "tile")
     throw_error(path, "task", "layout | tile", "'" + f.task + "'");
+  for (const auto& [key, part] :
+       {std::pair<const char*, const nlohmann::json*>{"normalizer", &f.normalizer},
+        {"preprocessing", &f.preprocessing},
+        {"training", &f.training}})
+    if (!part->is_object()) throw_error(path, key, "a JSON object", part->type_name());
+  // Fields other code reads with a default: the right type or absent.
+  auto expect = [&](const nlohmann::json& part, const char* where, const char* key, bool ok,
+                    const char* type) {
+    if (part.contains(key) && !ok)
+      throw_error(path, std::string(where) + "." + key, type, part[key].dump().substr(0, 40));
+  };
+  const nlohmann::json& tr = f.training;
+  const nlohmann::json& pp = f.preprocessing;
+  expect(tr, "training", "collection", tr.contains("collection") && tr["collection"].is_string(),
+         "a string");
+  expect(tr, "training", "loss", tr.contains("loss") && tr["loss"].is_string(), "a string");
+  expect(tr, "training", "weight_decay",
+         tr.contains("weight_decay") && tr["weight_decay"].is_number(), "a number");
+  expect(tr, "training", "updates", tr.contains("updates") && tr["updates"].is_number_integer(),
+         "an integer");
+  expect(pp, "preprocessing", "prune", pp.contains("prune") && pp["prune"].is_boolean(),
+         "true | false");
+  expect(pp, "preprocessing", "repad", pp.contains("repad") && pp["repad"].is_boolean(),
+         "true | false");
   if (!h.contains("model")) throw_error(path, "model", "hyper-parameters", "none");
   try {
     f.config = ModelConfig::from_json(h["model"]);
@@ -202,12 +297,33 @@ ModelFile model_from_header(const nlohmann::json& h, const std::string& path) {
   if ((f.config.task() == Kind::kTile) != (f.task == "tile"))
     throw_error(path, "model.name", "a " + f.task + " model",
                 "'" + f.config.name + "' (the other task)");
-  if (h.contains("optimizer")) f.optimizer = h["optimizer"];
+  if (h.contains("optimizer")) {
+    f.optimizer = h["optimizer"];
+    const nlohmann::json& o = f.optimizer;
+    if (!o.is_object() || (o.contains("steps") && !o["steps"].is_object()))
+      throw_error(path, "optimizer", "{\"name\": \"adamw\", \"steps\": {...}}",
+                  o.dump().substr(0, 60));
+    const nlohmann::json steps = o.value("steps", nlohmann::json::object());
+    for (const auto& [k, v] : steps.items())
+      if (!v.is_number_integer()) throw_error(path, "optimizer.steps." + k, "an integer", v.dump());
+  }
   return f;
 }
 
 LoadedNet make_net(ModelFile f, const std::string& path, torch::Device device) {
   LoadedNet n;
+  // Every block holds at least one hidden x hidden/2 matrix: an architecture larger than the
+  // weights the file declares is refused before it is allocated.
+  const ModelConfig& c = f.config;
+  uint64_t declared = 0;
+  for (const auto& [name, t] : f.tensors) declared += static_cast<uint64_t>(t.numel());
+  const uint64_t blocks = static_cast<uint64_t>(std::max(0, c.dense_layers - 1 + c.graph_layers));
+  const uint64_t needed = blocks * static_cast<uint64_t>(c.hidden) * (c.hidden / 2);
+  if (needed > declared)
+    throw_error(path, "model",
+                TG_STR("hyper-parameters matching the " << declared << " weights in the file"),
+                TG_STR("hidden " << c.hidden << " with " << blocks << " blocks (at least " << needed
+                                 << " weights)"));
   n.net = make_model(f.config);
   load_module_tensors(*n.net, f.tensors, path);
   n.net->to(device);

@@ -43,9 +43,15 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (c.name != "tgraph" && c.name != "baseline" && c.name != "tile" && c.name != "tile-baseline")
     throw_error("model config", "name", "tgraph | baseline | tile | tile-baseline",
                 "'" + c.name + "'");
-  if (c.hidden < 2 || c.hidden % 2 || c.dense_layers < 1 || c.graph_layers < 0 ||
-      c.gate_bottleneck < 1 || c.opcode_dim < 1 || c.layout_emb_dim < 1)
-    throw_error("model config", "", "positive sizes (even hidden, >= 1 dense layer)",
+  // Bounded before anything is built: a model file asking for hidden 2^30 must not allocate.
+  if (c.hidden < 2 || c.hidden > 8192 || c.hidden % 2 || c.dense_layers < 1 ||
+      c.dense_layers > 32 || c.graph_layers < 0 || c.graph_layers > 32 || c.gate_bottleneck < 1 ||
+      c.gate_bottleneck > 8192 || c.opcode_dim < 1 || c.opcode_dim > 4096 || c.layout_emb_dim < 1 ||
+      c.layout_emb_dim > 256 || !(c.dropout >= 0 && c.dropout < 1) ||
+      !(c.attn_temperature > 0 && c.attn_temperature < 1e6))
+    throw_error("model config", "",
+                "even hidden in [2, 8192], 1..32 dense and 0..32 graph layers, gate and "
+                "embedding sizes in range, dropout in [0, 1), temperature > 0",
                 c.to_json().dump());
   return c;
 }

@@ -119,12 +119,21 @@ EvalReport evaluate_row_order(Kind task, const std::vector<Sample>& samples) {
   });
 }
 
+void require_finite_scores(const std::vector<double>& scores, const std::string& source) {
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (!std::isfinite(scores[i]))
+      throw_error(
+          source, "scores", "finite model scores to rank",
+          TG_STR(scores[i] << " for configuration " << i << " (the model breaks on this graph)"));
+}
+
 std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
                                         const Collection& c, int64_t slate, uint64_t seed) {
   std::vector<SubmissionRow> rows;
   for (size_t i = 0; i < samples.size(); ++i) {
     const Sample& s = samples[i];
     std::vector<double> v = score_sample(m, s, slate, seed + i).score;
+    require_finite_scores(v, s.source);
     if (m.task == Kind::kTile)
       rows.push_back(
           {submission_id(c, s.stem), top_k_by_score(v, kTileSubmissionK), s.num_configs, false});

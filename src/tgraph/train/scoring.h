@@ -56,6 +56,10 @@ EvalReport evaluate_model(const LoadedModel& m, const std::vector<Sample>& sampl
 // train/valid files; test files are in arbitrary order).
 EvalReport evaluate_row_order(Kind task, const std::vector<Sample>& samples);
 
+// Throws tgraph::Error naming `source` if a score is NaN or infinite: no ranking is written (or
+// returned) from scores that carry no order.
+void require_finite_scores(const std::vector<double>& scores, const std::string& source);
+
 // The predictor: submission rows, fastest first (layout: the full permutation; tile: top 5).
 std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
                                         const Collection& c, int64_t slate, uint64_t seed);

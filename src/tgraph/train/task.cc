@@ -76,6 +76,14 @@ double EvalReport::metric(const std::string& name) const {
   return 0;
 }
 
+double EvalReport::selection() const {
+  if (graphs.empty()) return std::nan("");
+  double sum = 0;
+  for (const auto& g : graphs)
+    if (std::isfinite(g.values.at(0))) sum += g.values[0];
+  return sum / static_cast<double>(graphs.size());
+}
+
 EvalReport evaluate_samples(const Task& task, const std::vector<Sample>& samples,
                             const ScoreFn& score) {
   auto t0 = std::chrono::steady_clock::now();
@@ -120,6 +128,7 @@ nlohmann::json EvalReport::to_json() const {
     j["mean_" + metric_names[m]] = num(mean[m]);
     j["nan_" + metric_names[m]] = nan_count[m];
   }
+  j["selection"] = num(selection());
   j["graphs"] = nlohmann::json::array();
   for (const auto& g : graphs) {
     nlohmann::json gj = {{"graph", g.stem}, {"configs", g.configs}};

@@ -60,10 +60,13 @@ struct EvalReport {
   double seconds = 0;
 
   double metric(const std::string& name) const;  // the mean of one metric
-  double selection() const { return mean.at(0); }
-  nlohmann::json to_json() const;  // mean_<name>, nan_<name>, graphs [{graph, configs, <name>}]
-  std::string table() const;       // one row per graph and a mean row
-  std::string summary() const;     // one line: "<n> graphs: <label> <mean>, ..."
+  // What picks the best checkpoint: the first metric's mean with NaN graphs counted as 0 (a model
+  // that breaks on some graphs must not look better for it).
+  double selection() const;
+  // mean_<name>, nan_<name>, selection, graphs [{graph, configs, <name>}]
+  nlohmann::json to_json() const;
+  std::string table() const;    // one row per graph and a mean row
+  std::string summary() const;  // one line: "<n> graphs: <label> <mean>, ..."
 };
 
 // Scores of every configuration of sample i (higher = slower).

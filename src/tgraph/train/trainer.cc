@@ -205,6 +205,11 @@ TrainResult train(const TrainOptions& opt_in) {
   // Model, normalisers, optimiser.
   ModelConfig mc = ModelConfig::preset(opt.model, opt.cross_attention == 1);
   if (opt.hidden > 0) mc.hidden = opt.hidden;
+  try {
+    ModelConfig::from_json(mc.to_json());  // the bounds a model file is held to (even hidden, ...)
+  } catch (const Error&) {
+    throw_error("train", "--hidden", "an even width in [2, 8192]", std::to_string(mc.hidden));
+  }
   const fs::path ckpt_dir = fs::path(opt.out_dir) / "checkpoint";
   const fs::path state_path = ckpt_dir / "state.json";
   FeatureNormalizer norm;
@@ -218,15 +223,38 @@ TrainResult train(const TrainOptions& opt_in) {
   Model model;
   nlohmann::json resumed_from;
   if (opt.resume && fs::exists(state_path)) {
-    std::ifstream in(state_path);
-    nlohmann::json sj = nlohmann::json::parse(in);
-    st = TrainerState::from_json(sj.at("trainer"));
+    nlohmann::json sj;
+    try {
+      std::ifstream in(state_path);
+      sj = nlohmann::json::parse(in);
+      st = TrainerState::from_json(sj.at("trainer"));
+      sj.at("model").get<std::string>();
+      sj.at("optimizer").get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+      throw_error(state_path.string(), "trainer", "a checkpoint state written by tgraph train",
+                  e.what());
+    }
     std::istringstream rs(st.rng);
     rs >> rng;
+    if (!rs) throw_error(state_path.string(), "trainer.rng", "a generator state", "other text");
     if (sj.value("world", 1) != world)
       throw_error(state_path.string(), "world", TG_STR(world << " ranks (as this run)"),
                   TG_STR(sj.value("world", 1) << " (resume with the same world size)"));
     ModelFile mf = load_model_file((ckpt_dir / sj.at("model").get<std::string>()).string());
+    // --resume continues *this* run: a different model, width or collection is an error, not a
+    // silently ignored flag.
+    const std::string ck = mf.training.value("collection", "");
+    if (ck != coll.name())
+      throw_error(state_path.string(), "training.collection",
+                  "'" + coll.name() + "' (--collection)", "'" + ck + "' (the checkpoint's)");
+    if (mf.config.name != mc.name || mf.config.hidden != mc.hidden ||
+        mf.config.cross_attention != mc.cross_attention)
+      throw_error(state_path.string(), "model",
+                  TG_STR(mc.name << " hidden " << mc.hidden << (mc.cross_attention ? " +xattn" : "")
+                                 << " (the flags)"),
+                  TG_STR(mf.config.name << " hidden " << mf.config.hidden
+                                        << (mf.config.cross_attention ? " +xattn" : "")
+                                        << " (the checkpoint's)"));
     mc = mf.config;
     norm = FeatureNormalizer::from_json(mf.normalizer, state_path.string());
     if (tile)
@@ -259,7 +287,13 @@ TrainResult train(const TrainOptions& opt_in) {
   torch::optim::AdamW optim(model->parameters(),
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   if (!resumed_from.is_null()) {
-    torch::load(optim, (ckpt_dir / resumed_from.at("optimizer").get<std::string>()).string());
+    const std::string op = (ckpt_dir / resumed_from.at("optimizer").get<std::string>()).string();
+    try {
+      torch::load(optim, op);
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      throw_error(op, "optimizer state", "the checkpoint's AdamW state", m.substr(0, m.find('\n')));
+    }
     bar.line(TG_STR("resumed at step " << st.step << " (" << fmt_time(st.elapsed) << " elapsed)"));
   }
   bar.line(TG_STR("model " << mc.name << " (" << model->num_parameters() << " parameters, hidden "
@@ -448,11 +482,16 @@ TrainResult train(const TrainOptions& opt_in) {
       rows_seen += S;
     }
     total = total / static_cast<double>(opt.graphs_per_step);
+    const double l = total.item<double>();
+    // A non-finite loss would poison the weights (and every later checkpoint): stop here.
+    if (!std::isfinite(l))
+      throw_error(
+          "train", "loss", "a finite training loss",
+          TG_STR(l << " at step " << st.step << " (the last good model is the checkpoint)"));
     total.backward();
     if (dist) dist->average_gradients(*model);  // the mean over all ranks' graphs
     if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.clip);
     optim.step();
-    double l = total.item<double>();
     loss_ema = st.step == 0 || loss_ema == 0 ? l : 0.98 * loss_ema + 0.02 * l;
     ++st.step;
     configs_seen += rows_seen;
