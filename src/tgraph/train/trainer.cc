@@ -532,8 +532,8 @@ TrainResult train(const TrainOptions& opt_in) {
   save_model_file(res.last_model, model_file({{"steps", st.step}, {"seconds", res.seconds}}));
   if (valid_in.empty()) {
     // Without validation graphs the last model is the best we know.
-    fs::copy_file(res.last_model, (fs::path(opt.out_dir) / "best.tgm"),
-                  fs::copy_options::overwrite_existing);
+    save_model_file((fs::path(opt.out_dir) / "best.tgm").string(),
+                    model_file({{"steps", st.step}, {"seconds", res.seconds}}));  // atomic too
   }
   write_file_atomic((fs::path(opt.out_dir) / "summary.json").string(), res.to_json().dump(2));
   return res;

@@ -1,5 +1,6 @@
 #include "tgraph/util/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,13 +18,32 @@ std::string temp_path_beside(const std::string& path) {
   return TG_STR(path << ".tmp." << ::getpid() << "." << counter++ << "." << (now & 0xffffff));
 }
 
+namespace {
+// fsync of a file or directory by path; false on failure (errno set).
+bool sync_path(const std::string& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  return ::close(fd) == 0 && ok;
+}
+}  // namespace
+
 void atomic_rename(const std::string& tmp, const std::string& path) {
+  // The data reaches the disk before the name does, and the new name before we report success:
+  // a crash leaves either the old file or the complete new one.
+  if (!sync_path(tmp, false)) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw_error(path, "", "a durable write", "fsync failed");
+  }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
     throw_error(path, "", "a writable destination", "rename failed: " + ec.message());
   }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  sync_path(dir.empty() ? "." : dir, true);  // best effort: some file systems refuse it
 }
 
 AtomicFile::AtomicFile(const std::string& path, bool binary)
@@ -43,6 +63,7 @@ void AtomicFile::commit() {
   out_.flush();
   bool ok = static_cast<bool>(out_);
   out_.close();
+  ok = ok && !out_.fail();  // close() can fail too (e.g. a full disk on a network file system)
   if (!ok) {
     std::remove(tmp_.c_str());
     committed_ = true;
