@@ -97,6 +97,23 @@ TEST(NpyHeader, ReportsWhatIsWrong) {
   EXPECT_NE(error_of(bad_version).find("npy version"), std::string::npos);
 }
 
+TEST(NpyHeader, RejectsTrailingJunkInDtypesAndTooManyDimensions) {
+  // std::stoul alone would read '<f4junk' as '<f4'.
+  EXPECT_NE(error_of(v1("{'descr': '<f4junk', 'fortran_order': False, 'shape': (2,), }"))
+                .find("descr: expected a dtype like '<f4', found '<f4junk'"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(v1("{'descr': '<f 4', 'fortran_order': False, 'shape': (2,), }")).find("descr"),
+      std::string::npos);
+  std::string dims = "(";
+  for (int i = 0; i < 65; ++i) dims += "1,";
+  dims += ")";
+  EXPECT_NE(error_of(v1("{'descr': '<f4', 'fortran_order': False, 'shape': " + dims + ", }"))
+                .find("at most 64 dimensions"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse(v1("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }")));
+}
+
 TEST(NpyHeader, AsksForMoreBytesWhenShort) {
   std::string full = format_npy_header(DType::kF32, {4});
   NpyHeader h;

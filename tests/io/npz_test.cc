@@ -226,4 +226,22 @@ TEST(NpzReader, RealAlexnetFileMatchesNumpyFacts) {
   EXPECT_EQ(test::hex_of(r.read_rows("node_config_feat", 40000, 40010)), cf);
 }
 
+TEST(NpzReader, TwoMembersForOneKeyAreRefused) {
+  if (!test::have_numpy()) GTEST_SKIP() << "needs numpy";
+  test::TempDir d;
+  const std::string p = d.file("dup.npz");
+  // 'config_runtime.npy' and 'config_runtime' both map to key config_runtime: which one a reader
+  // takes would depend on member order.
+  test::run_python(
+      "import numpy as np, io, zipfile\n"
+      "b = io.BytesIO(); np.save(b, np.arange(3))\n"
+      "with zipfile.ZipFile('" +
+      p +
+      "', 'w') as z:\n"
+      "    z.writestr('config_runtime.npy', b.getvalue())\n"
+      "    z.writestr('config_runtime', b.getvalue())\n");
+  std::string e = test::error_of([&] { NpzReader r(p); });
+  EXPECT_NE(e.find("dup.npz: config_runtime: expected one member per key"), std::string::npos) << e;
+}
+
 }  // namespace tgraph

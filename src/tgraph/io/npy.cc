@@ -134,6 +134,7 @@ class DictParser {
         ++pos_;
       }
       if (peek() == 'L') ++pos_;  // Python 2 long suffix
+      if (shape.size() == 64) fail("shape", "at most 64 dimensions (numpy's limit)", "more");
       shape.push_back(v);
       skip_ws();
       if (peek() == ',') {
@@ -148,11 +149,12 @@ class DictParser {
   void parse_descr(const std::string& d, NpyHeader* h) {
     if (d.size() < 3) fail("descr", "a dtype like '<f4'", "'" + d + "'");
     char order = d[0], kind = d[1];
+    // Digits only after the kind: std::stoul alone would accept '<f4junk' as '<f4'.
     size_t size = 0;
-    try {
-      size = std::stoul(d.substr(2));
-    } catch (...) {
-      fail("descr", "a dtype like '<f4'", "'" + d + "'");
+    for (size_t i = 2; i < d.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(d[i])) || i > 4)
+        fail("descr", "a dtype like '<f4'", "'" + d + "'");
+      size = size * 10 + static_cast<size_t>(d[i] - '0');
     }
     if (order != '<' && order != '>' && order != '|' && order != '=')
       fail("descr", "byte order '<', '>', '|' or '='", "'" + d + "'");
@@ -294,6 +296,12 @@ NdArray::NdArray(DType dtype, std::vector<int64_t> shape)
   int64_t n = numel();
   TG_CHECK(n >= 0, "negative shape");
   data_.assign(static_cast<size_t>(n) * dtype_size(dtype_), 0);
+}
+
+NdArray::NdArray(DType dtype, std::vector<int64_t> shape, std::vector<uint8_t>&& data)
+    : dtype_(dtype), shape_(std::move(shape)), data_(std::move(data)) {
+  TG_CHECK(numel() >= 0 && data_.size() == static_cast<size_t>(numel()) * dtype_size(dtype_),
+           "data size does not match the shape");
 }
 
 int64_t NdArray::numel() const {

@@ -94,6 +94,8 @@ class NdArray {
  public:
   NdArray() = default;
   NdArray(DType dtype, std::vector<int64_t> shape);  // zero-filled
+  // Takes C-order bytes that were filled elsewhere (size must match the shape).
+  NdArray(DType dtype, std::vector<int64_t> shape, std::vector<uint8_t>&& data);
 
   template <typename T>
   static NdArray from_vector(const std::vector<T>& v, std::vector<int64_t> shape);

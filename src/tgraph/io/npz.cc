@@ -216,6 +216,10 @@ NpzReader::NpzReader(const std::string& path) : path_(path) {
     if (m.size > max_size)
       fail(TG_STR("an uncompressed size deflate can produce from " << m.comp_size << " bytes"),
            TG_STR(m.size << " bytes (declared size far larger than the archive)"));
+    for (const auto& other : members_)
+      if (other.key == m.key)
+        fail("one member per key",
+             "two members for it ('" + m.key + "' and '" + m.key + ".npy' or a repeat)");
     members_.push_back(m);
   }
 }
@@ -258,16 +262,26 @@ NdArray NpzReader::read(const std::string& key) {
   const NpzMemberInfo& m = member(key);
   Stream s(*this, m);
   NpyHeader h = s.read_header();
-  NdArray a(h.dtype, h.shape);
   const uint64_t nb = h.data_bytes();
-  if (h.fortran_order) {
-    std::vector<uint8_t> tmp(nb);
-    s.read_data(tmp.data(), nb);
-    fortran_to_c_order(tmp.data(), a.raw(), h.shape, dtype_size(h.dtype));
-  } else {
-    s.read_data(a.raw(), nb);
+  // Memory is touched only as data actually arrives: a member whose declared size is a lie (up
+  // to deflate's ~1000x of the archive) fails as truncated after costing what it really held.
+  std::vector<uint8_t> bytes;
+  bytes.reserve(nb);
+  constexpr uint64_t kChunk = uint64_t(64) << 20;
+  for (uint64_t done = 0; done < nb;) {
+    const uint64_t k = std::min(kChunk, nb - done);
+    bytes.resize(done + k);
+    s.read_data(bytes.data() + done, k);
+    done += k;
   }
   s.finish();
+  NdArray a;
+  if (h.fortran_order) {
+    a = NdArray(h.dtype, h.shape);
+    fortran_to_c_order(bytes.data(), a.raw(), h.shape, dtype_size(h.dtype));
+  } else {
+    a = NdArray(h.dtype, h.shape, std::move(bytes));
+  }
   if (h.byte_swap) byte_swap_inplace(a.raw(), static_cast<size_t>(a.numel()), dtype_size(h.dtype));
   return a;
 }
