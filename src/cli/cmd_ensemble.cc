@@ -63,7 +63,7 @@ void register_ensemble(CLI::App& app, Action* action) {
         if (m.ensemble) throw_error(path, "ensemble", "a single model", "an ensemble");
         if (samples.empty()) {
           auto all = samples_for_split(m, o->data, parse_collection(m.collection), o->split,
-                                       default_cache_dir(o->cache), ctx.threads);
+                                       default_cache_dir(o->cache, o->data), ctx.threads);
           std::mt19937_64 rng(ctx.seed);
           for (size_t i = 0; i < all.size() && static_cast<int64_t>(samples.size()) < o->graphs;
                ++i)

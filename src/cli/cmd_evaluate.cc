@@ -1,6 +1,8 @@
 // `tgraph evaluate`: per-graph and mean metrics of a model (or a heuristic) on a labelled split:
 // Kendall tau-b and OPA for layout, tile score and top-K errors for tile.
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "cli/model_flags.h"
@@ -11,8 +13,14 @@
 
 namespace tgraph::cli {
 
-std::string default_cache_dir(const std::string& flag) {
-  return flag.empty() ? (std::filesystem::temp_directory_path() / "tgraph-cache").string() : flag;
+std::string default_cache_dir(const std::string& flag, const std::string& data_root) {
+  if (!flag.empty()) return flag;
+  std::error_code ec;
+  const std::string root = std::filesystem::weakly_canonical(data_root, ec).string();
+  char key[17];
+  std::snprintf(key, sizeof key, "%016llx",
+                static_cast<unsigned long long>(std::hash<std::string>{}(ec ? data_root : root)));
+  return (std::filesystem::temp_directory_path() / "tgraph-cache" / key).string();
 }
 
 void register_evaluate(CLI::App& app, Action* action) {
@@ -46,7 +54,7 @@ void register_evaluate(CLI::App& app, Action* action) {
                     o->model.empty() ? "neither" : "both");
       EvalReport r;
       std::string coll, what;
-      const std::string cache = default_cache_dir(o->cache);
+      const std::string cache = default_cache_dir(o->cache, o->data);
       if (!o->heuristic.empty()) {
         if (o->heuristic != "row0")
           throw_error("--heuristic", "", "row0", "'" + o->heuristic + "'");

@@ -42,7 +42,7 @@ void register_predict(CLI::App& app, Action* action) {
       if (!o->all && o->models.size() != 1)
         throw_error("predict", "--model", "one model (or --all with one per collection)",
                     std::to_string(o->models.size()) + " models");
-      const std::string cache = default_cache_dir(o->cache);
+      const std::string cache = default_cache_dir(o->cache, o->data);
       std::vector<SubmissionRow> rows;
       std::map<std::string, std::string> seen;  // collection -> model
       for (const auto& path : o->models) {

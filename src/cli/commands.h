@@ -40,7 +40,8 @@ void add_context_flags(CLI::App* sub, ContextFlags* f);
 // before anything runs, e.g. --slate 0, which would otherwise never finish a graph.
 void bound(CLI::App* sub, const std::string& name, double lo, double hi);
 
-// --cache, or a directory under the system's temp dir when it is empty.
-std::string default_cache_dir(const std::string& flag);
+// --cache, or (when empty) a directory under the system's temp dir keyed by the data root, so runs
+// on different data roots never share packs.
+std::string default_cache_dir(const std::string& flag, const std::string& data_root);
 
 }  // namespace tgraph::cli

@@ -224,15 +224,24 @@ TEST(Pack, InvalidConfigValueInTheSourceNamesFileAndKey) {
   EXPECT_EQ(std::distance(fs::directory_iterator(d.path()), fs::directory_iterator()), 1);
 }
 
-TEST(Pack, StalenessFollowsSourceSizeAndMtime) {
+TEST(Pack, StalenessFollowsSourceContentNotMtime) {
   test::TempDir d;
-  test::write_layout(d.file("g.npz"), test::make_layout_arrays(12, 3, 5));
+  test::LayoutArrays a = test::make_layout_arrays(12, 3, 5);
+  test::write_layout(d.file("g.npz"), a, /*level=*/0);  // stored: the size ignores the values
   pack_layout_graph(d.file("g.npz"), d.file("g.tgpack"), PackOptions{});
   PackedGraph p = PackedGraph::open(d.file("g.tgpack"));
   EXPECT_EQ(p.source_size(), fs::file_size(d.file("g.npz")));
+  EXPECT_EQ(p.source_key(), source_content_key(d.file("g.npz")));
   EXPECT_FALSE(p.is_stale(d.file("g.npz")));
-  fs::last_write_time(d.file("g.npz"),
-                      fs::last_write_time(d.file("g.npz")) + std::chrono::seconds(1));
+  // A newer mtime with the same contents (e.g. a copy) reuses the pack ...
+  const auto t0 = fs::last_write_time(d.file("g.npz"));
+  fs::last_write_time(d.file("g.npz"), t0 + std::chrono::seconds(1));
+  EXPECT_FALSE(p.is_stale(d.file("g.npz")));
+  // ... and other contents of the same size with the same mtime do not.
+  a.config_runtime.data<int64_t>()[2] += 1;
+  test::write_layout(d.file("g.npz"), a, 0);
+  fs::last_write_time(d.file("g.npz"), t0);
+  ASSERT_EQ(fs::file_size(d.file("g.npz")), p.source_size());
   EXPECT_TRUE(p.is_stale(d.file("g.npz")));
   EXPECT_TRUE(p.is_stale(d.file("missing.npz")));
 }
@@ -265,7 +274,7 @@ TEST(Pack, CorruptOrTruncatedFilesGiveAnErrorNamingTheFile) {
   expect(b, "magic", "bad magic");
   expect(std::string("PK\x03\x04") + good.substr(4), "magic", "an npz given as a pack");
   b = good;
-  b[8] = 2;  // version
+  b[8] = 3;  // version
   expect(b, "version", "newer version");
   b = good;
   b[44] ^= 1;  // N' in the header
@@ -339,7 +348,10 @@ TEST(PackCollection, PacksSkipsUpToDateRepacksStaleAndRemovesOrphans) {
   EXPECT_EQ(st.skipped, 3);
 
   const std::string b = c.dir(root, "train") + "/b.npz";
-  fs::last_write_time(b, fs::last_write_time(b) + std::chrono::seconds(2));
+  fs::last_write_time(b, fs::last_write_time(b) + std::chrono::seconds(2));  // alone: still fresh
+  pack_collection(root, c, "train", cache, o, 1, &st);
+  EXPECT_EQ(st.packed, 0);
+  test::write_layout(b, test::make_layout_arrays(14, 3, 6));  // new contents: repacked
   test::write_bytes(dir + "/c.tgpack", "garbage");  // a corrupt pack is rebuilt, not an error
   fs::remove(c.dir(root, "train") + "/a.npz");
   pack_collection(root, c, "train", cache, o, 1, &st);

@@ -13,6 +13,11 @@
 
 namespace tgraph {
 
+// Bump whenever node/config features change meaning (columns, padding, normalisation inputs):
+// a model trained on one schema must not silently score inputs made for another, and packs made
+// for another schema are rebuilt.
+constexpr uint32_t kFeatureSchemaVersion = 1;
+
 class PackedGraph;
 
 constexpr int kNumericFeatDim = 134;  // columns 0..133 are z-scored; 134..139 are minor_to_major

@@ -1,4 +1,4 @@
-// Packed layout cache, format version 1. All integers little-endian (the build requires a
+// Packed layout cache, format version 2. All integers little-endian (the build requires a
 // little-endian host). Layout of a .tgpack file:
 //
 //   offset  field
@@ -7,7 +7,7 @@
 //   12      u32 header_bytes (multiple of 64; the first section starts there)
 //   16      u32 flags: 1 prune, 2 dedup, 4 repad, 8 labelled
 //   20      u32 stem length in bytes
-//   24      u64 source .npz size, i64 source mtime (ns since the epoch)  -> staleness checks
+//   24      u64 source .npz size, u64 source content key (source_content_key) -> staleness
 //   40      i64 N', E', NC, C, source N, source E, source C, duplicates removed
 //   104     u64 section offsets [8] in the order of kSections below
 //   168     u64 section hashes [7] (every section except config_feat)
@@ -128,7 +128,7 @@ struct RowHashHasher {
 struct Header {
   uint32_t version = kPackFormatVersion, header_bytes = 0, flags = 0, stem_len = 0;
   uint64_t source_size = 0;
-  int64_t source_mtime_ns = 0;
+  uint64_t source_key = 0;
   int64_t n = 0, e = 0, nc = 0, c = 0, src_n = 0, src_e = 0, src_c = 0, dups = 0;
   uint64_t offset[kNumSections] = {};
   uint64_t hash[kNumSections - 1] = {};
@@ -147,7 +147,7 @@ std::string encode_header(const Header& h, const std::string& stem) {
   put(&s, h.flags);
   put(&s, h.stem_len);
   put(&s, h.source_size);
-  put(&s, h.source_mtime_ns);
+  put(&s, h.source_key);
   for (int64_t v : {h.n, h.e, h.nc, h.c, h.src_n, h.src_e, h.src_c, h.dups}) put(&s, v);
   for (uint64_t v : h.offset) put(&s, v);
   for (uint64_t v : h.hash) put(&s, v);
@@ -255,8 +255,9 @@ FileStamp file_stamp(const std::string& path) {
 
 void pack_layout_graph(const std::string& npz_path, const std::string& out_path,
                        const PackOptions& opt) {
-  // Stamp first: if the source changes while it is packed, the next run sees the pack as stale.
+  // Key first: if the source changes while it is packed, the next run sees the pack as stale.
   const FileStamp stamp = file_stamp(npz_path);
+  const uint64_t key = source_content_key(npz_path);
   LoadOptions lo;
   lo.load_config_feat = false;
   lo.validate_config_values = false;  // validated below in the single streaming pass
@@ -277,7 +278,7 @@ void pack_layout_graph(const std::string& npz_path, const std::string& out_path,
   h.flags = (opt.prune ? kPrune : 0) | (opt.dedup ? kDedup : 0) | (opt.repad ? kRepad : 0) |
             (g.labelled ? kLabelled : 0);
   h.source_size = stamp.size;
-  h.source_mtime_ns = stamp.mtime_ns;
+  h.source_key = key;
   h.n = p.num_nodes;
   h.e = p.num_edges();
   h.nc = g.num_config_nodes;
@@ -383,7 +384,7 @@ PackedGraph& PackedGraph::operator=(PackedGraph&& o) noexcept {
   labelled_ = o.labelled_;
   source_size_ = o.source_size_;
   file_bytes_ = o.file_bytes_;
-  source_mtime_ns_ = o.source_mtime_ns_;
+  source_key_ = o.source_key_;
   num_nodes_ = o.num_nodes_;
   num_edges_ = o.num_edges_;
   num_config_nodes_ = o.num_config_nodes_;
@@ -437,7 +438,7 @@ PackedGraph PackedGraph::open(const std::string& path) {
   get(&h.flags);
   get(&h.stem_len);
   get(&h.source_size);
-  get(&h.source_mtime_ns);
+  get(&h.source_key);
   for (int64_t* v : {&h.n, &h.e, &h.nc, &h.c, &h.src_n, &h.src_e, &h.src_c, &h.dups}) get(v);
   for (uint64_t& v : h.offset) get(&v);
   for (uint64_t& v : h.hash) get(&v);
@@ -501,7 +502,7 @@ PackedGraph PackedGraph::open(const std::string& path) {
   g.options_.repad = h.flags & kRepad;
   g.labelled_ = h.flags & kLabelled;
   g.source_size_ = h.source_size;
-  g.source_mtime_ns_ = h.source_mtime_ns;
+  g.source_key_ = h.source_key;
   g.num_nodes_ = h.n;
   g.num_edges_ = h.e;
   g.num_config_nodes_ = h.nc;
@@ -567,13 +568,19 @@ void PackedGraph::read_configs(const std::vector<int64_t>& rows, int8_t* out) co
 }
 
 bool PackedGraph::is_stale(const std::string& npz_path) const {
-  FileStamp s;
   try {
-    s = file_stamp(npz_path);
+    if (file_stamp(npz_path).size != source_size_) return true;  // cheap first
+    return source_content_key(npz_path) != source_key_;
   } catch (const Error&) {
-    return true;  // gone
+    return true;  // gone or unreadable: rebuilding says why
   }
-  return s.size != source_size_ || s.mtime_ns != source_mtime_ns_;
+}
+
+uint64_t source_content_key(const std::string& npz_path) {
+  NpzReader r(npz_path);
+  std::string desc = TG_STR("schema " << kFeatureSchemaVersion << ";");
+  for (const auto& m : r.members()) desc += TG_STR(m.key << ":" << m.size << ":" << m.crc32 << ";");
+  return hash64(desc.data(), desc.size(), kSeedA);
 }
 
 // ---------------------------------------------------------------------------------------------

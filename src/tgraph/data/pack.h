@@ -25,7 +25,12 @@ struct PackOptions {
   bool operator!=(const PackOptions& o) const { return !(*this == o); }
 };
 
-constexpr uint32_t kPackFormatVersion = 1;
+constexpr uint32_t kPackFormatVersion = 2;  // 2: staleness by content key (was size + mtime)
+
+// What a pack is keyed on: the source archive's member names, sizes and CRC-32s (free from the
+// ZIP central directory, so no data is read) and the feature-schema version. A same-size file with
+// other contents and the same mtime gets another key.
+uint64_t source_content_key(const std::string& npz_path);
 
 // Packs one layout .npz into out_path atomically (temporary file + rename). Validates the source
 // like load_layout (config values integral in [-1, 5]); throws tgraph::Error naming the file.
@@ -58,7 +63,7 @@ class PackedGraph {
   const PackOptions& options() const { return options_; }
   bool labelled() const { return labelled_; }
   uint64_t source_size() const { return source_size_; }
-  int64_t source_mtime_ns() const { return source_mtime_ns_; }
+  uint64_t source_key() const { return source_key_; }  // source_content_key at pack time
   uint64_t file_bytes() const { return file_bytes_; }
 
   int64_t num_nodes() const { return num_nodes_; }                    // N' (after pruning)
@@ -84,8 +89,8 @@ class PackedGraph {
   // short read, or a value outside [-1, 5] (a corrupt file).
   void read_configs(const std::vector<int64_t>& rows, int8_t* out) const;
 
-  // True if npz_path no longer matches the size and modification time recorded at pack time
-  // (or no longer exists).
+  // True if npz_path no longer matches the size and content key recorded at pack time (or no
+  // longer exists).
   bool is_stale(const std::string& npz_path) const;
 
  private:
@@ -95,7 +100,7 @@ class PackedGraph {
   PackOptions options_;
   bool labelled_ = false;
   uint64_t source_size_ = 0, file_bytes_ = 0;
-  int64_t source_mtime_ns_ = 0;
+  uint64_t source_key_ = 0;
   int64_t num_nodes_ = 0, num_edges_ = 0, num_config_nodes_ = 0, num_configs_ = 0;
   int64_t source_num_nodes_ = 0, source_num_edges_ = 0, source_num_configs_ = 0;
   int64_t duplicates_removed_ = 0;

@@ -199,6 +199,7 @@ NpzReader::NpzReader(const std::string& path) : path_(path) {
     m.size = st.size;
     m.comp_size = st.comp_size;
     m.deflated = st.comp_method == ZIP_CM_DEFLATE;
+    m.crc32 = (st.valid & ZIP_STAT_CRC) ? st.crc : 0;
     m.key = name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
                 ? name.substr(0, name.size() - 4)
                 : name;

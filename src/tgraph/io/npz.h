@@ -25,6 +25,7 @@ struct NpzMemberInfo {
   uint64_t size = 0;       // uncompressed bytes (npy header + data)
   uint64_t comp_size = 0;  // compressed bytes
   bool deflated = false;   // false: stored
+  uint32_t crc32 = 0;      // of the uncompressed bytes, from the central directory
 };
 
 class NpzReader {

@@ -24,9 +24,7 @@
 namespace tgraph {
 
 constexpr uint32_t kModelFormatVersion = 1;
-// Bump whenever node/config features change meaning (columns, padding, normalisation inputs):
-// a model trained on one schema must not silently score inputs made for another.
-constexpr uint32_t kFeatureSchemaVersion = 1;
+// kFeatureSchemaVersion (data/features.h) is written into every model file and pack.
 
 struct ModelFile {
   std::string task = "layout";  // layout | tile

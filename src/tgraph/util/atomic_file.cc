@@ -48,6 +48,11 @@ void atomic_rename(const std::string& tmp, const std::string& path) {
 
 AtomicFile::AtomicFile(const std::string& path, bool binary)
     : path_(path), tmp_(temp_path_beside(path)) {
+  // Created exclusively: an existing file or link of that name (another writer, or a planted
+  // symlink in a shared cache directory) is never written through.
+  int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw_error(path_, "", "a writable file", "cannot create " + tmp_ + " exclusively");
+  ::close(fd);
   out_.open(tmp_, binary ? std::ios::binary | std::ios::out : std::ios::out);
   if (!out_) throw_error(path_, "", "a writable file", "cannot create " + tmp_);
 }
