@@ -16,6 +16,7 @@ PKGS=(
   pybind11-dev python3-dev python3-pytest   # the Python bindings and their pytest suite
   python3-matplotlib      # examples/python (plot of predicted score against runtime)
   clang-format
+  clang libclang-rt-14-dev   # libFuzzer + ASan/UBSan for scripts/fuzz.sh (fuzz/)
   gnuplot-nox jq          # the demo's plot (PNG) and JSON-lines -> table conversion
 )
 

@@ -9,7 +9,7 @@ namespace tgraph::cli {
 
 void register_merge(CLI::App& app, Action* action) {
   struct Opts {
-    std::string out;
+    std::string out, data, split = "test";
     std::vector<std::string> inputs;
   };
   auto o = std::make_shared<Opts>();
@@ -17,6 +17,10 @@ void register_merge(CLI::App& app, Action* action) {
       "merge", "Merge prediction CSVs (ID,TopConfigs) into one validated submission");
   sub->add_option("--out", o->out, "submission CSV to write")->required();
   sub->add_option("inputs", o->inputs, "CSV files written by `tgraph predict`")->required();
+  sub->add_option("--data", o->data,
+                  "TpuGraphs npz root: check every ID, index range and that no graph is missing");
+  sub->add_option("--split", o->split, "the split the rows predict (with --data)")
+      ->capture_default_str();
   sub->callback([o, action] {
     *action = [o] {
       std::vector<SubmissionRow> rows;
@@ -24,6 +28,7 @@ void register_merge(CLI::App& app, Action* action) {
         auto r = read_submission_csv(f);
         rows.insert(rows.end(), r.begin(), r.end());
       }
+      if (!o->data.empty()) check_submission_against_data(&rows, o->data, o->split);
       write_submission_csv(o->out, rows);  // validates the union first
       std::cout << "wrote " << rows.size() << " rows from " << o->inputs.size() << " files to "
                 << o->out << "\n";

@@ -447,6 +447,46 @@ TEST(SignedHex, MatchesTpuGraphsFileNames) {
   EXPECT_EQ(sanitize_stem(".."), "");
 }
 
+TEST(FeaturizeHostile, RepeatedDefaultRunsKeepOneRow) {
+  TempDir d;
+  xla::ModuleTuningData lay;
+  ASSERT_TRUE(lay.ParseFromString(test::read_bytes(layout_pb())));
+  int def = -1;
+  for (int r = 0; r < lay.runs_size(); ++r)
+    if (lay.runs(r).is_default() && !lay.runs(r).error()) def = r;
+  ASSERT_GE(def, 0);
+  // 2000 more default runs: a few bytes each on the wire, NC x 72 bytes each if kept.
+  for (int i = 0; i < 2000; ++i) *lay.add_runs() = lay.runs(def);
+  const std::string f = d.file("defaults.pb");
+  test::write_bytes(f, lay.SerializeAsString());
+  auto r = featurize_record(f);
+  ASSERT_EQ(r.layouts.size(), 1u);
+  EXPECT_EQ(r.layouts[0].num_configs, 112);  // as the record without the repeats
+  EXPECT_EQ(r.stats.runs_default_repeats, 2000);
+}
+
+TEST(FeaturizeHostile, TileStemsStayUniqueWhateverTheKernelNames) {
+  TempDir d;
+  xla::TuningData tiles;
+  ASSERT_TRUE(tiles.ParseFromString(test::read_bytes(tile_pb())));
+  tiles.mutable_modules()->DeleteSubrange(1, tiles.modules_size() - 1);
+  // "a_1" + fingerprint 2 -> a_1_2; "a" + 1 -> a_1; "a" + 1 again -> a_1 taken, a_1_2 taken too.
+  const std::pair<const char*, uint64_t> kernels[] = {{"a_1", 2}, {"a", 1}, {"a", 1}};
+  for (int k = 1; k < 3; ++k) *tiles.add_modules() = tiles.modules(0);
+  for (int k = 0; k < 3; ++k) {
+    tiles.mutable_modules(k)->mutable_module()->set_name(kernels[k].first);
+    tiles.mutable_modules(k)->set_fingerprint(kernels[k].second);
+  }
+  const std::string f = d.file("names.pb");
+  test::write_bytes(f, tiles.SerializeAsString());
+  auto r = featurize_record(f);
+  ASSERT_EQ(r.tiles.size(), 3u);
+  std::set<std::string> stems;
+  for (const auto& t : r.tiles) stems.insert(t.stem);
+  EXPECT_EQ(stems.size(), 3u);
+  EXPECT_NO_THROW(write_featurized(r, d.file("out")));
+}
+
 TEST(FeaturizeDetect, SingleKernelTileRecordsAndBareModules) {
   TempDir d;
   xla::TuningData tiles;

@@ -119,6 +119,21 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   run("merge --out " + d.file("ab.csv") + " " + d.file("a.csv") + " " + d.file("b.csv"));
   EXPECT_GT(read_submission_csv(d.file("ab.csv")).size(),
             read_submission_csv(d.file("a.csv")).size());
+  // Against the data: complete collections pass; a missing row or an impossible index does not.
+  run("merge --data " + data + " --out " + d.file("ab2.csv") + " " + d.file("a.csv") + " " +
+      d.file("b.csv"));
+  std::string a_csv = test::read_bytes(d.file("a.csv"));
+  a_csv.erase(a_csv.find_last_of('\n', a_csv.size() - 2) + 1);  // drop the last row
+  test::write_bytes(d.file("a_short.csv"), a_csv);
+  auto inc = test::run_command(tg + " merge --data " + data + " --out " + d.file("x.csv") + " " +
+                               d.file("a_short.csv"));
+  EXPECT_EQ(inc.exit_code, 1) << inc.output;
+  EXPECT_NE(inc.output.find("a row for every graph of the split"), std::string::npos) << inc.output;
+  test::write_bytes(d.file("huge.csv"), "ID,TopConfigs\ntile:xla:k,1000000000000000000\n");
+  auto huge = test::run_command(tg + " merge --out " + d.file("x.csv") + " " + d.file("huge.csv"));
+  EXPECT_EQ(huge.exit_code, 1) << huge.output;
+  EXPECT_NE(huge.output.find("indices in [0, 2^31)"), std::string::npos) << huge.output;
+  EXPECT_FALSE(fs::exists(d.file("x.csv")));
   auto dup = test::run_command(tg + " merge --out " + d.file("aa.csv") + " " + d.file("a.csv") +
                                " " + d.file("a.csv"));
   EXPECT_EQ(dup.exit_code, 1);

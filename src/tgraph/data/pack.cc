@@ -461,15 +461,19 @@ PackedGraph PackedGraph::open(const std::string& path) {
   }
   // Bounds before any multiplication: sizes that could not come from a real graph are corrupt.
   const int64_t kMax = int64_t(1) << 40;
-  for (auto [name, v] : {std::pair<const char*, int64_t>{"N'", h.n},
-                         {"E'", h.e},
-                         {"NC", h.nc},
-                         {"C", h.c},
-                         {"source N", h.src_n},
-                         {"source E", h.src_e},
-                         {"source C", h.src_c},
-                         {"duplicates removed", h.dups}})
+  for (const auto& field : {std::pair<const char*, int64_t>{"N'", h.n},
+                            {"E'", h.e},
+                            {"NC", h.nc},
+                            {"C", h.c},
+                            {"source N", h.src_n},
+                            {"source E", h.src_e},
+                            {"source C", h.src_c},
+                            {"duplicates removed", h.dups}}) {
+    // (not a structured binding: clang's C++17 cannot capture one in TG_STR's lambda)
+    const char* name = field.first;
+    const int64_t v = field.second;
     if (v < 0 || v > kMax) fail("header", TG_STR(name << " in [0, 2^40]"), TG_STR(v));
+  }
   if (h.nc > h.n || h.n > h.src_n || h.e > h.src_e || h.c > h.src_c || h.dups != h.src_c - h.c ||
       h.c < 1)
     fail("header", "consistent counts (NC <= N' <= N, E' <= E, 1 <= C <= source C)",

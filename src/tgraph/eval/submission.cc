@@ -1,21 +1,24 @@
 #include "tgraph/eval/submission.h"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "tgraph/graph/tpugraphs.h"
+#include "tgraph/io/npz.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
 
 namespace {
-
 constexpr const char* kHeader = "ID,TopConfigs";
+}  // namespace
 
-// The collection an ID belongs to, from its "<collection>:" prefix; false if none matches.
 bool collection_of_id(const std::string& id, Collection* out, std::string* stem) {
   for (const Collection& c : all_collections()) {
     std::string prefix = c.name() + ":";
@@ -27,6 +30,8 @@ bool collection_of_id(const std::string& id, Collection* out, std::string* stem)
   }
   return false;
 }
+
+namespace {
 
 void validate_row(const SubmissionRow& r, const std::string& source) {
   const std::string where = source + ": " + (r.id.empty() ? std::string("(empty ID)") : r.id);
@@ -67,15 +72,15 @@ void validate_row(const SubmissionRow& r, const std::string& source) {
   first_pos.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     int64_t t = r.top[i];
-    if (t < 0 || (known && t >= C))
+    if (t < 0 || (known && t >= C) || t >= kMaxConfigIndex)
       throw_error(where, "TopConfigs",
                   known ? TG_STR("indices in [0, " << C << ") (C = " << C << ")")
-                        : std::string("indices >= 0"),
+                        : std::string("indices in [0, 2^31)"),
                   TG_STR(t << " at position " << i));
-    auto [it, fresh] = first_pos.emplace(t, i);
-    if (!fresh)
+    const auto ins = first_pos.emplace(t, i);  // (no structured binding: captured by TG_STR)
+    if (!ins.second)
       throw_error(where, "TopConfigs", "each index once",
-                  TG_STR(t << " at positions " << it->second << " and " << i));
+                  TG_STR(t << " at positions " << ins.first->second << " and " << i));
   }
 }
 
@@ -98,10 +103,11 @@ void validate_submission(const std::vector<SubmissionRow>& rows, const std::stri
   seen.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     validate_row(rows[i], source);
-    auto [it, fresh] = seen.emplace(rows[i].id, i);
-    if (!fresh)
-      throw_error(source + ": " + rows[i].id, "ID", "unique IDs",
-                  TG_STR("a duplicate (data rows " << it->second + 1 << " and " << i + 1 << ")"));
+    const auto ins = seen.emplace(rows[i].id, i);
+    if (!ins.second)
+      throw_error(
+          source + ": " + rows[i].id, "ID", "unique IDs",
+          TG_STR("a duplicate (data rows " << ins.first->second + 1 << " and " << i + 1 << ")"));
   }
 }
 
@@ -161,6 +167,41 @@ std::vector<SubmissionRow> read_submission_csv(const std::string& path) {
   if (lineno == 0) throw_error(path, "header", kHeader, "an empty file");
   validate_submission(rows, path);
   return rows;
+}
+
+void check_submission_against_data(std::vector<SubmissionRow>* rows, const std::string& data_root,
+                                   const std::string& split) {
+  std::map<std::string, std::set<std::string>> stems;  // collection -> stems with a row
+  for (SubmissionRow& r : *rows) {
+    Collection c;
+    std::string stem;
+    if (!collection_of_id(r.id, &c, &stem)) continue;  // validate_submission names it
+    const std::string f =
+        (std::filesystem::path(c.dir(data_root, split)) / (stem + ".npz")).string();
+    if (!std::filesystem::is_regular_file(f))
+      throw_error(r.id, "ID", "a graph of the " + split + " split under " + data_root,
+                  "no file " + f);
+    NpzReader z(f);
+    const NpyHeader h = z.header("config_runtime");
+    if (h.shape.size() != 1) throw_error(f, "config_runtime", "shape (C,)", h.shape_str());
+    r.num_configs = h.shape[0];
+    stems[c.name()].insert(stem);
+  }
+  validate_submission(*rows);
+  for (const auto& [name, have] : stems) {
+    const std::string dir = parse_collection(name).dir(data_root, split);
+    int64_t missing = 0;
+    std::string first;
+    for (const auto& f : list_graph_files(dir)) {
+      const std::string stem = std::filesystem::path(f).stem().string();
+      if (!have.count(stem)) {
+        if (missing++ == 0) first = f;
+      }
+    }
+    if (missing)
+      throw_error(dir, name, "a row for every graph of the split",
+                  TG_STR(missing << " without one, e.g. " << first));
+  }
 }
 
 }  // namespace tgraph

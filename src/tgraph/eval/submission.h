@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tgraph/graph/tpugraphs.h"
+
 namespace tgraph {
 
 constexpr int64_t kTileSubmissionK = 5;  // tile rows list the top 5 (all if fewer)
@@ -31,6 +33,19 @@ struct SubmissionRow {
 // unknown. `source` (a path, or "submission") starts the error message.
 void validate_submission(const std::vector<SubmissionRow>& rows,
                          const std::string& source = "submission");
+
+// Tile rows read from a CSV do not say C; no TpuGraphs graph has this many configurations.
+constexpr int64_t kMaxConfigIndex = int64_t(1) << 31;
+
+// The collection an ID belongs to and its stem, from its "<collection>:" prefix; false if none.
+bool collection_of_id(const std::string& id, Collection* out, std::string* stem);
+
+// Against the data: every row's graph must exist in data_root's `split` of its collection (its C
+// is then known, so every index range is checked exactly, tile rows included), and every graph of
+// each collection that has rows must have one (completeness). Throws tgraph::Error naming the ID
+// or the missing file.
+void check_submission_against_data(std::vector<SubmissionRow>* rows, const std::string& data_root,
+                                   const std::string& split);
 
 // Validates, then writes the CSV atomically (a failure leaves any previous file untouched).
 // Rows are written in the given order.

@@ -374,6 +374,13 @@ LayoutGraph layout_from(const xla::ModuleTuningData& rec, const std::string& src
     if (!run.has_profile() || run.profile().compute_time_ns() <= 0)
       throw_error(src, rf + ".profile.compute_time_ns", "a runtime > 0 ns in a run without error",
                   run.has_profile() ? TG_STR(run.profile().compute_time_ns()) : "no profile");
+    // Repeated default runs carry no configuration of their own (all -1): one row is kept, so a
+    // tiny record cannot make memory grow as runs x NC.
+    if (run.is_default() && opt.default_config_all_minus_one && defaults > 0) {
+      ++defaults;
+      ++st->runs_default_repeats;
+      continue;
+    }
     const size_t base = g.node_config_feat.size();
     g.node_config_feat.resize(base + static_cast<size_t>(row_size), -1.f);  // [C, NC, 18]
     if (run.is_default()) ++defaults;
@@ -481,12 +488,13 @@ std::vector<TileGraph> tiles_from(const xla::TuningData& rec, const std::string&
 
     std::string name = stem_or(opt.name.empty() ? m.module().name() : opt.name, file_stem(src));
     if (name.empty()) name = "kernel";
-    std::string stem =
+    const std::string base =
         name + "_" + (m.fingerprint() ? signed_hex(m.fingerprint()) : std::to_string(k));
-    if (!stems.insert(stem).second) {
-      stem += "_" + std::to_string(k);
-      stems.insert(stem);
-    }
+    // Unique whatever the names: "<base>_<k>" can itself be another kernel's name, so keep
+    // counting until the stem is free.
+    std::string stem = base;
+    for (int n = 0; !stems.insert(stem).second; ++n)
+      stem = base + "_" + std::to_string(k) + (n ? "_" + std::to_string(n) : "");
     g.stem = stem;
     out.push_back(std::move(g));
   }

@@ -35,6 +35,7 @@ struct FeaturizeStats {
   int64_t runs_total = 0;            // runs in the record (all kernels)
   int64_t runs_kept = 0;             // rows written
   int64_t runs_error = 0;            // dropped: error flag set
+  int64_t runs_default_repeats = 0;  // layout: is_default runs after the first (one row kept)
   int64_t runs_no_runtime = 0;       // tile: dropped, compute_time_ns <= 1 (as TpuGraphs)
   int64_t kernels_total = 0;         // tile: ModuleTuningData entries
   int64_t kernels_skipped = 0;       // tile: fewer than 2 runs, or a run without a tile config

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "tgraph/data/features.h"
@@ -212,6 +213,16 @@ TrainResult train(const TrainOptions& opt_in) {
   }
   const fs::path ckpt_dir = fs::path(opt.out_dir) / "checkpoint";
   const fs::path state_path = ckpt_dir / "state.json";
+  if (lead) {
+    // Temporary files of an earlier run that was killed mid-write (the outputs are renamed into
+    // place only when complete, so these are never the current files).
+    for (const fs::path& dir : {fs::path(opt.out_dir), ckpt_dir}) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().find(".tmp.") != std::string::npos)
+          fs::remove(e.path(), ec);
+    }
+  }
   FeatureNormalizer norm;
   TileConfigNormalizer cnorm;
   TrainerState st;
@@ -262,6 +273,18 @@ TrainResult train(const TrainOptions& opt_in) {
           mf.preprocessing.value("config_norm", nlohmann::json()), state_path.string());
     model = make_model(mc);
     load_module_tensors(*model, mf.tensors, state_path.string());
+    if (sj.contains("torch_rng")) {
+      std::vector<uint8_t> g;
+      try {
+        g = sj["torch_rng"].get<std::vector<uint8_t>>();
+        at::Tensor t = torch::from_blob(g.data(), {static_cast<int64_t>(g.size())}, torch::kUInt8);
+        at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle: shared state
+        gen.set_state(t.clone());
+      } catch (const std::exception& e) {
+        throw_error(state_path.string(), "torch_rng", "the generator state tgraph wrote",
+                    std::string(e.what()).substr(0, 80));
+      }
+    }
     resumed_from = sj;
   } else {
     // Normalisers from the training split, over the nodes (and configurations) the model sees.
@@ -375,6 +398,24 @@ TrainResult train(const TrainOptions& opt_in) {
   int64_t configs_seen = 0;
   double train_seconds = 0;
 
+  // The epoch order and the position in it are part of the state: a resumed run must continue the
+  // same epoch, not start a new shuffle.
+  std::vector<size_t> order;
+  size_t order_pos = 0;
+  if (!resumed_from.is_null() && resumed_from.contains("order")) {
+    try {
+      order = resumed_from["order"].get<std::vector<size_t>>();
+      order_pos = resumed_from.at("order_pos").get<size_t>();
+    } catch (const nlohmann::json::exception& e) {
+      throw_error(state_path.string(), "order", "the epoch order tgraph wrote", e.what());
+    }
+    for (size_t i : order)
+      if (i >= train_in.size() || order_pos > order.size())
+        throw_error(state_path.string(), "order",
+                    TG_STR("graph indices below " << train_in.size() << " (the same data)"),
+                    TG_STR(i << " (the training split changed since the checkpoint)"));
+  }
+
   auto save_checkpoint = [&] {
     fs::create_directories(ckpt_dir);
     std::string mname = TG_STR("model-" << st.step << ".tgm");
@@ -390,6 +431,13 @@ TrainResult train(const TrainOptions& opt_in) {
     atomic_rename(otmp, (ckpt_dir / oname).string());
     nlohmann::json sj = {{"trainer", saved.to_json()}, {"model", mname}, {"optimizer", oname}};
     sj["world"] = world;
+    sj["order"] = order;
+    sj["order_pos"] = order_pos;
+    // Dropout's generator too, so an interrupted and resumed run is bit-identical to one that was
+    // not (same seed and threads; test crash_safety).
+    at::Tensor gs = at::detail::getDefaultCPUGenerator().get_state().contiguous();
+    sj["torch_rng"] =
+        std::vector<uint8_t>(gs.data_ptr<uint8_t>(), gs.data_ptr<uint8_t>() + gs.numel());
     write_file_atomic(state_path.string(), sj.dump(2));
     // Only now that state.json points at the new files may the old ones go.
     for (const auto& e : fs::directory_iterator(ckpt_dir)) {
@@ -434,8 +482,6 @@ TrainResult train(const TrainOptions& opt_in) {
   };
 
   model->train();
-  std::vector<size_t> order;
-  size_t order_pos = 0;
   std::vector<float> buf;
   // Rank 0's clock decides the schedule, the stop and the evaluations (one small broadcast a step).
   auto agree = [&](double prog, bool due) {
@@ -456,6 +502,7 @@ TrainResult train(const TrainOptions& opt_in) {
     std::mt19937_64 step_rng(opt.ctx.seed ^ (0x9E3779B97F4A7C15ull * (rank + 1)) ^
                              (0xD1B54A32D192ED03ull * static_cast<uint64_t>(st.step)));
     std::mt19937_64& slate_rng = world > 1 ? step_rng : rng;
+    if (world > 1) torch::manual_seed(step_rng());  // dropout too: resumable without rank state
     for (int64_t b = 0; b < opt.graphs_per_step; ++b) {
       // Each step takes `world` consecutive entries of the epoch order; rank r trains on the r-th.
       if (order_pos + world > order.size()) {  // a new epoch: every trainable graph once, shuffled

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (fuzz/, clang with ASan + UBSan, torch-free readers only) into
+# build-fuzz/ and runs each for SECONDS (default 120) from a seed corpus made of real and benchmark
+# files. Crashes, leaks, sanitizer reports and out-of-memory inputs are saved as
+# build-fuzz/crashes/<harness>-* and make the script exit 1.
+#   bash scripts/fuzz.sh [SECONDS] [HARNESS...]      (CI runs it with 20 seconds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-120}
+shift || true
+HARNESSES=("$@")
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(npy_header npz loaders pack featurize)
+B=${TGRAPH_FUZZ_DIR:-build-fuzz}
+SHARED=${TGRAPH_SHARED_DIR:-../shared}
+CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DTGRAPH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  > /dev/null
+cmake --build "$B" -j "$(nproc)" > "$B/build.log" 2>&1 || { tail -30 "$B/build.log"; exit 1; }
+
+# Seed corpora (small files: fuzzing speed is per input byte).
+C="$B/corpus"
+mkdir -p "$C" "$B/crashes"
+if [ ! -f "$C/.seeded" ]; then
+  mkdir -p "$C"/{npy_header,npz,loaders,pack,featurize}
+  /usr/bin/python3 - "$SHARED" "$C" <<'PY'
+import glob, io, os, sys, zipfile
+import numpy as np
+shared, c = sys.argv[1], sys.argv[2]
+# Small valid layout and tile archives, stored and deflated.
+rng = np.random.default_rng(0)
+N, NC, K = 8, 2, 4
+lay = dict(node_feat=rng.normal(size=(N, 140)).astype(np.float32),
+           node_opcode=rng.integers(0, 121, N).astype(np.uint8),
+           edge_index=np.array([[u, u - 1] for u in range(1, N)], dtype=np.int64),
+           node_config_feat=rng.integers(-1, 6, (K, NC, 18)).astype(np.float32),
+           node_config_ids=np.array([1, 5], dtype=np.int64),
+           config_runtime=rng.integers(100, 200, K).astype(np.int64),
+           node_splits=np.array([[0, N]], dtype=np.int64))
+tile = dict(node_feat=lay["node_feat"], node_opcode=lay["node_opcode"], edge_index=lay["edge_index"],
+            config_feat=rng.integers(0, 9, (K, 24)).astype(np.float32),
+            config_runtime=lay["config_runtime"], config_runtime_normalizers=lay["config_runtime"])
+for name, arrs in (("layout", lay), ("tile", tile)):
+    for d in ("npz", "loaders"):
+        np.savez(os.path.join(c, d, name + "_stored.npz"), **arrs)
+        np.savez_compressed(os.path.join(c, d, name + "_deflated.npz"), **arrs)
+# The smallest benchmark files of each kind.
+files = sorted(glob.glob(os.path.join(shared, "data/bench/npz/**/*.npz"), recursive=True),
+               key=os.path.getsize)
+for f in [f for f in files if "/tile/" in f][:3] + [f for f in files if "/layout/" in f][:3]:
+    for d in ("npz", "loaders"):
+        with open(f, "rb") as src, open(os.path.join(c, d, os.path.basename(f)), "wb") as dst:
+            dst.write(src.read())
+# npy headers: the first bytes of every member of the seed archives.
+for f in glob.glob(os.path.join(c, "npz", "*.npz")):
+    with zipfile.ZipFile(f) as z:
+        for i, n in enumerate(z.namelist()):
+            with open(os.path.join(c, "npy_header", f"{os.path.basename(f)}.{i}"), "wb") as o:
+                o.write(z.read(n)[:256])
+for f in glob.glob(os.path.join(shared, "data/real/*.pb")):
+    with open(f, "rb") as src, open(os.path.join(c, "featurize", os.path.basename(f)), "wb") as dst:
+        dst.write(src.read())
+PY
+  # Pack seeds need the main build's CLI (built by scripts/build.sh); skipped without it.
+  TG=${TGRAPH_BUILD_DIR:-build}/tgraph
+  if [ -x "$TG" ]; then
+    mkdir -p "$B/seedroot/layout/xla/random/train"
+    cp "$C"/loaders/layout_*.npz "$B/seedroot/layout/xla/random/train/"
+    "$TG" pack --data "$B/seedroot" --collection layout:xla:random --split train \
+      --out "$B/seedpack" --threads 1 > /dev/null
+    cp "$B"/seedpack/layout/xla/random/train/*.tgpack "$C/pack/"
+  else
+    printf 'TGPACK01' > "$C/pack/magic_only"
+  fi
+  touch "$C/.seeded"
+fi
+
+status=0
+for h in "${HARNESSES[@]}"; do
+  echo "== fuzz_$h: ${SECS} s"
+  if ! "$B/fuzz/fuzz_$h" "$C/$h" -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=20 \
+    -max_len=1048576 -artifact_prefix="$B/crashes/$h-" -print_final_stats=1 \
+    > "$B/fuzz_$h.log" 2>&1; then
+    status=1
+    grep -E "ERROR|SUMMARY|artifact" "$B/fuzz_$h.log" | head -5
+  fi
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$B/fuzz_$h.log" | tr '\n' ' '
+  echo "corpus $(ls "$C/$h" | wc -l) inputs"
+done
+exit $status
