@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (fuzz/, clang with ASan + UBSan, torch-free readers only) into
+# Builds the libFuzzer harnesses (fuzz/, clang with ASan + UBSan; LibTorch only for the model-file
+# reader, and not instrumented) into
 # build-fuzz/ and runs each for SECONDS (default 120) from a seed corpus made of real and benchmark
 # files. Crashes, leaks, sanitizer reports and out-of-memory inputs are saved as
 # build-fuzz/crashes/<harness>-* and make the script exit 1.
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-120}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(npy_header npz loaders pack featurize)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(npy_header npz loaders pack featurize model_file)
 B=${TGRAPH_FUZZ_DIR:-build-fuzz}
 SHARED=${TGRAPH_SHARED_DIR:-../shared}
 CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DTGRAPH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -20,7 +21,8 @@ cmake --build "$B" -j "$(nproc)" > "$B/build.log" 2>&1 || { tail -30 "$B/build.l
 C="$B/corpus"
 mkdir -p "$C" "$B/crashes"
 if [ ! -f "$C/.seeded" ]; then
-  mkdir -p "$C"/{npy_header,npz,loaders,pack,featurize}
+  mkdir -p "$C"/{npy_header,npz,loaders,pack,featurize,model_file}
+  cp tests/model/fixtures/*.tgm "$C/model_file/"  # a layout and a tile model file
   /usr/bin/python3 - "$SHARED" "$C" <<'PY'
 import glob, io, os, sys, zipfile
 import numpy as np

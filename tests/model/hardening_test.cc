@@ -178,6 +178,15 @@ TEST(Hardening, RunDirectoriesAndCheckpointsFailCleanly) {
   EXPECT_NE(r.output.find("state.json: trainer"), std::string::npos) << r.output;
 }
 
+TEST(Hardening, InvalidUtf8FileNamesPrintAsJson) {
+  test::TempDir d;
+  fs::create_directories(d.file("g"));
+  test::write_layout(d.file("g") + "/bad\xff\xfe.npz", test::make_layout_arrays(12, 3, 5));
+  auto r = test::run_command(test::cli_path() + " inspect --json " + d.file("g"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;  // was std::terminate on nlohmann's UTF-8 check
+  EXPECT_NE(r.output.find("bad"), std::string::npos) << r.output;
+}
+
 TEST(Hardening, NanGraphsCountAsZeroForSelection) {
   // Two graphs: one ranked perfectly (tau 1), one scored constant (tau NaN).
   std::vector<Sample> ss(2);
