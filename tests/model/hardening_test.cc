@@ -207,6 +207,50 @@ TEST(Hardening, NanGraphsCountAsZeroForSelection) {
   EXPECT_NE(r.summary().find("1 NaN"), std::string::npos) << r.summary();
 }
 
+TEST(Hardening, NothingToTrainOnIsAnErrorNotAHangOrACrash) {
+  test::TempDir d;
+  TrainOptions o;
+  o.out_dir = d.file("run");
+  o.hidden = 8;
+  o.steps = 20;
+  o.progress = false;
+  o.ctx.threads = 1;
+  // Layout: every training graph has a single configuration (was: a step budget spun forever).
+  for (const char* split : {"train", "valid"}) {
+    fs::create_directories(d.file(std::string("lay/layout/xla/random/") + split));
+    for (int i = 0; i < 2; ++i)
+      test::write_toy_graph(
+          d.file(std::string("lay/layout/xla/random/") + split + "/g" + std::to_string(i) + ".npz"),
+          20, 3, std::string(split) == "train" ? 1 : 8, 3 + i);
+  }
+  o.data_root = d.file("lay");
+  o.model = "tgraph";
+  EXPECT_NE(test::error_of([&] { train(o); }).find("at least 2 distinct configurations"),
+            std::string::npos);
+  // Tile: no kernel with two configurations (was: SIGSEGV on an empty list).
+  for (const char* split : {"train", "valid"}) {
+    fs::create_directories(d.file(std::string("tile/tile/xla/") + split));
+    for (int k = 0; k < 3; ++k)
+      test::write_kernel(
+          d.file(std::string("tile/tile/xla/") + split + "/k" + std::to_string(k) + ".npz"), 6,
+          std::string(split) == "train" ? 1 : 4, k, true);
+  }
+  o.data_root = d.file("tile");
+  o.collection = "tile:xla";
+  o.model = "tile";
+  o.out_dir = d.file("run_tile");
+  EXPECT_NE(test::error_of([&] { train(o); }).find("at least 2 distinct configurations"),
+            std::string::npos);
+  // Unlabelled validation kernels are found before training, not at the first evaluation.
+  for (int k = 0; k < 3; ++k)
+    test::write_kernel(d.file("tile/tile/xla/train/k" + std::to_string(k) + ".npz"), 6, 5, k, true);
+  for (int k = 0; k < 3; ++k)
+    test::write_kernel(d.file("tile/tile/xla/valid/k" + std::to_string(k) + ".npz"), 6, 5, k,
+                       false);
+  std::string e = test::error_of([&] { train(o); });
+  EXPECT_NE(e.find("labelled validation graphs"), std::string::npos) << e;
+}
+
 TEST(Hardening, DivergingLossStopsTrainingWithAnError) {
   test::TempDir d;
   test::write_toy_collection(d.file("npz"));

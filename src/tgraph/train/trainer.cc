@@ -107,7 +107,8 @@ struct TrainerState {
     TrainerState s;
     s.step = j.at("step");
     s.elapsed = j.at("elapsed");
-    s.best = j.at("best");
+    s.best = j.contains("best") ? j["best"].get<double>()  // "best_tau" before tile shared it
+                                : j.at("best_tau").get<double>();
     s.best_step = j.at("best_step");
     s.evals = j.at("evals");
     s.rng = j.at("rng");
