@@ -1,8 +1,6 @@
 // `tgraph evaluate`: per-graph and mean metrics of a model (or a heuristic) on a labelled split:
 // Kendall tau-b and OPA for layout, tile score and top-K errors for tile.
-#include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <iostream>
 
 #include "cli/model_flags.h"
@@ -12,16 +10,6 @@
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
-
-std::string default_cache_dir(const std::string& flag, const std::string& data_root) {
-  if (!flag.empty()) return flag;
-  std::error_code ec;
-  const std::string root = std::filesystem::weakly_canonical(data_root, ec).string();
-  char key[17];
-  std::snprintf(key, sizeof key, "%016llx",
-                static_cast<unsigned long long>(std::hash<std::string>{}(ec ? data_root : root)));
-  return (std::filesystem::temp_directory_path() / "tgraph-cache" / key).string();
-}
 
 void register_evaluate(CLI::App& app, Action* action) {
   struct Opts {

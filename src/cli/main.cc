@@ -1,6 +1,8 @@
 // tgraph: command-line front end. Parses the subcommand, runs it, and turns tgraph::Error into a
 // one-line message and a non-zero exit code (the only place that catches it).
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -12,6 +14,16 @@ int default_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }
+std::string default_cache_dir(const std::string& flag, const std::string& data_root) {
+  if (!flag.empty()) return flag;
+  std::error_code ec;
+  const std::string root = std::filesystem::weakly_canonical(data_root, ec).string();
+  char key[17];
+  std::snprintf(key, sizeof key, "%016llx",
+                static_cast<unsigned long long>(std::hash<std::string>{}(ec ? data_root : root)));
+  return (std::filesystem::temp_directory_path() / "tgraph-cache" / key).string();
+}
+
 void bound(CLI::App* sub, const std::string& name, double lo, double hi) {
   sub->get_option(name)->check(CLI::Range(lo, hi));
 }

@@ -37,10 +37,7 @@ ModelBytes small_model(const std::string& path) {
   Model m = make_model(c);
   ModelFile f;
   f.config = c;
-  FeatureNormalizer n;
-  n.mean.assign(134, 0.f);
-  n.std.assign(134, 1.f);
-  f.normalizer = n.to_json();
+  f.normalizer = FeatureNormalizer::identity().to_json();
   f.preprocessing = {{"prune", true}, {"repad", true}};
   f.training = {{"collection", "layout:xla:random"}};
   f.tensors = module_tensors(*m);

@@ -265,10 +265,7 @@ TEST(ModelFile, SaveLoadGivesIdenticalScoresAndRejectsMismatches) {
   m->eval();
   ModelFile f;
   f.config = c;
-  FeatureNormalizer norm;
-  norm.mean.assign(134, 0.f);
-  norm.std.assign(134, 1.f);
-  f.normalizer = norm.to_json();
+  f.normalizer = FeatureNormalizer::identity().to_json();
   f.preprocessing = {{"prune", true}};
   f.training = {{"collection", "layout:xla:default"}};
   f.tensors = module_tensors(*m);

@@ -53,6 +53,14 @@ struct FeatureNormalizer {
   std::vector<float> mean, std;  // [134] statistics of the (transformed) training values
 
   bool empty() const { return mean.empty(); }
+  // Mean 0, std 1 for every column (after the log transform): for tests and tools that need a
+  // valid normaliser but no statistics.
+  static FeatureNormalizer identity() {
+    FeatureNormalizer n;
+    n.mean.assign(kNumericFeatDim, 0.f);
+    n.std.assign(kNumericFeatDim, 1.f);
+    return n;
+  }
   // In place on node_feat [N, 140] (columns 134..139 are left alone).
   void apply(float* feat, int64_t N) const;
   nlohmann::json to_json() const;
