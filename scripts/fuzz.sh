@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-120}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(npy_header npz loaders pack featurize model_file)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(npy_header npz loaders pack featurize hlo_input model_file)
 B=${TGRAPH_FUZZ_DIR:-build-fuzz}
 SHARED=${TGRAPH_SHARED_DIR:-../shared}
 CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DTGRAPH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -73,6 +73,82 @@ PY
     printf 'TGPACK01' > "$C/pack/magic_only"
   fi
   touch "$C/.seeded"
+fi
+# HLO dumps (fuzz_hlo_input, added later: seeded on its own): the real module as a binary HloProto,
+# bare HloModuleProto, HloSnapshot and gzip, a small hand-encoded module in binary and text form,
+# and the texts that are refused (HLO text, StableHLO).
+if [ ! -f "$C/.seeded_hlo_input" ]; then
+  mkdir -p "$C/hlo_input"
+  /usr/bin/python3 - "$SHARED" "$C/hlo_input" <<'PY'
+import gzip, os, sys
+shared, out = sys.argv[1], sys.argv[2]
+def varint(v):
+    b = bytearray()
+    while True:
+        b.append((v & 0x7f) | (0x80 if v > 0x7f else 0))
+        v >>= 7
+        if not v:
+            return bytes(b)
+def ld(num, payload):  # a length-delimited field
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+def vi(num, v):
+    return varint(num << 3) + varint(v)
+def write(name, data):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+# Field 1 of the layout record is its HloModuleProto.
+rec = open(os.path.join(shared, "data/real/module_tuning_data_layout.pb"), "rb").read()
+pos, tag = 0, rec[0]
+assert tag == 0x0a
+n, shift, pos = 0, 0, 1
+while True:
+    c = rec[pos]; pos += 1; n |= (c & 0x7f) << shift; shift += 7
+    if c < 0x80:
+        break
+module = rec[pos:pos + n]
+proto = ld(1, module)
+write("real.hlo.pb", proto)
+write("real.module.pb", module)
+write("real.snapshot.pb", ld(1, proto) + ld(4, b"Host"))
+write("real.hlo.pb.gz", gzip.compress(proto))
+def shape(et, dims, m2m):
+    return vi(2, et) + ld(3, b"".join(varint(d) for d in dims)) + ld(5, ld(1, b"".join(varint(d) for d in m2m)))
+def inst(name, op, sh, iid, operands=(), param=None):
+    b = ld(1, name) + ld(2, op) + ld(3, sh)
+    if param is not None:
+        b += vi(9, param)
+    b += vi(35, iid)
+    if operands:
+        b += ld(36, b"".join(varint(o) for o in operands))
+    return b
+comp = (ld(1, b"main") +
+        ld(2, inst(b"p0", b"parameter", shape(11, [2, 3], [1, 0]), 1, param=0)) +
+        ld(2, inst(b"p1", b"parameter", shape(11, [3, 4], [0, 1]), 2, param=1)) +
+        ld(2, inst(b"dot", b"dot", shape(11, [2, 4], [1, 0]), 3, [1, 2])) +
+        ld(2, inst(b"r", b"reshape", shape(11, [8], [0]), 4, [3])) + vi(5, 5) + vi(6, 4))
+small = ld(1, b"small") + ld(3, comp)
+write("small.module.pb", small)
+write("small.hlo.pb", ld(1, small))
+write("small.hlo.pb.gz", gzip.compress(ld(1, small)))
+text = b"""name: "small"
+computations {
+  name: "main"
+  instructions { name: "p0" opcode: "parameter" shape { element_type: F32 dimensions: [2, 3] layout { minor_to_major: [1, 0] } } id: 1 }
+  instructions { name: "p1" opcode: "parameter" parameter_number: 1 shape { element_type: BF16 dimensions: [3, 4] layout { minor_to_major: [0, 1] } } id: 2 }
+  instructions { name: "dot" opcode: "dot" shape { element_type: F32 dimensions: [2, 4] layout { minor_to_major: [1, 0] } } id: 3 operand_ids: [1, 2] metadata { op_name: "x" } }
+  instructions { name: "r" opcode: "reshape" shape { element_type: F32 dimensions: 8 layout { minor_to_major: 0 } } id: 4 operand_ids: 3 }
+  id: 5
+  root_id: 4
+}
+"""
+write("small.module.pbtxt", text)
+write("small.hlo.pbtxt", b"hlo_module {\n" + text + b"}\n")
+write("small.snapshot.pbtxt", b"hlo { hlo_module {\n" + text + b"} }\nexecution_platform: \"Host\"\n")
+write("f.hlo.txt", b"HloModule jit_f, entry_computation_layout={(f32[2]{0})->f32[2]{0}}\n")
+write("f.mlir", b"module @jit_f {\n  func.func public @main(%arg0: tensor<2xf32>) -> tensor<2xf32> {\n    return %arg0 : tensor<2xf32>\n  }\n}\n")
+write("f.mlirbc", b"ML\xefR\x00\x05StableHLO_v1.0")
+PY
+  touch "$C/.seeded_hlo_input"
 fi
 
 status=0

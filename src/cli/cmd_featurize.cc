@@ -1,10 +1,13 @@
-// `tgraph featurize RECORD.pb --out DIR`: raw XLA tuning records -> TpuGraphs .npz files.
+// `tgraph featurize FILE --out DIR`: raw XLA tuning records -> TpuGraphs .npz files, and a user's
+// own HLO dump (HloProto / HloModuleProto / HloSnapshot) -> one unlabelled layout .npz with the
+// module's own layouts plus its instruction names (docs/hlo_input.md).
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
 #include "tgraph/featurize/featurize.h"
+#include "tgraph/featurize/hlo_input.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
@@ -20,7 +23,31 @@ struct FeaturizeOpts {
   bool keep_default_layout = false;
 };
 
+// An HLO dump: one graph, the module's own layouts as its single (unlabelled) configuration.
+int write_module(const featurize::ModuleGraph& m, const FeaturizeOpts& o) {
+  const auto paths = featurize::write_module_graph(m, o.out, o.compress);
+  const auto& g = m.graph;
+  std::cout << paths[0] << ": layout N=" << g.num_nodes << " E=" << g.num_edges
+            << " NC=" << g.num_config_nodes << " C=" << g.num_configs << "\n";
+  std::cout << "read " << m.info.describe() << " " << o.record << ": module '" << m.module_name
+            << "': N=" << g.num_nodes << " E=" << g.num_edges << " NC=" << g.num_config_nodes
+            << " configurations 1 (the module's own layouts, unlabelled)";
+  if (m.unknown_opcode_nodes)
+    std::cout << ", " << m.unknown_opcode_nodes << " nodes with an unknown opcode (id 0)";
+  std::cout << "; node names in " << paths[1] << "\n";
+  return 0;
+}
+
 int run_featurize(const FeaturizeOpts& o) {
+  // --kind auto: an HLO dump goes to the module path; tuning records, and binary files that are
+  // none of the HLO kinds, keep the record path (whose errors name a damaged record's field).
+  if (o.kind == "auto") {
+    featurize::ModuleGraphOptions mo;
+    mo.minor_to_major_pad = static_cast<float>(o.minor_to_major_pad);
+    mo.name = o.name;
+    if (auto m = featurize::try_featurize_module_file(o.record, mo)) return write_module(*m, o);
+  }
+
   featurize::FeaturizeOptions opt;
   opt.kind = o.kind == "layout" ? featurize::RecordKind::kLayout
              : o.kind == "tile" ? featurize::RecordKind::kTile
@@ -61,12 +88,18 @@ void register_featurize(CLI::App& app, Action* action) {
   auto opts = std::make_shared<FeaturizeOpts>();
   auto* sub = app.add_subcommand(
       "featurize",
-      "Convert a raw XLA tuning record (.pb) into TpuGraphs .npz files (one per graph or kernel)");
+      "Convert a raw XLA tuning record (.pb) into TpuGraphs .npz files (one per graph or kernel), "
+      "or a user's HLO dump into one unlabelled layout .npz (the module's own layouts as its one "
+      "configuration; convolution, dot and reshape nodes configurable) plus <stem>.names.json "
+      "(instruction names in node order)");
   sub->add_option("record", opts->record,
-                  "ModuleTuningData (layout) or TuningData (tile) protobuf file")
+                  "ModuleTuningData (layout) or TuningData (tile) record, or an HLO dump: "
+                  "HloProto (--xla_dump_hlo_as_proto), bare HloModuleProto or HloSnapshot; binary "
+                  "or text format, gzip or not (detected from the contents)")
       ->required();
   sub->add_option("--out", opts->out, "output directory (created if missing)")->required();
-  sub->add_option("--kind", opts->kind, "record kind: layout, tile or auto (detect)")
+  sub->add_option("--kind", opts->kind,
+                  "record kind: layout, tile or auto (detect, HLO dumps included)")
       ->check(CLI::IsMember({"layout", "tile", "auto"}))
       ->capture_default_str();
   sub->add_option("--minor-to-major-pad", opts->minor_to_major_pad,
@@ -80,7 +113,7 @@ void register_featurize(CLI::App& app, Action* action) {
                   "output stem instead of the HLO module name (tile: prefix before the "
                   "fingerprint), e.g. the model name");
   sub->add_flag("--keep-default-layout", opts->keep_default_layout,
-                "layout: keep the layouts recorded in the default run instead of all -1");
+                "layout record: keep the layouts recorded in the default run instead of all -1");
   sub->callback([opts, action] { *action = [opts] { return run_featurize(*opts); }; });
 }
 

@@ -25,6 +25,11 @@ void register_bench(CLI::App& app, Action* action);
 void register_merge(CLI::App& app, Action* action);
 void register_ensemble(CLI::App& app, Action* action);
 
+// Own programs: candidate layouts, model-guided search, the synthetic generator's true runtimes.
+void register_candidates(CLI::App& app, Action* action);
+void register_search(CLI::App& app, Action* action);
+void register_oracle(CLI::App& app, Action* action);
+
 // Default worker-thread count: the machine's cores.
 int default_threads();
 

@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   tgraph::cli::register_bench(app, &action);
   tgraph::cli::register_merge(app, &action);
   tgraph::cli::register_ensemble(app, &action);
+  tgraph::cli::register_candidates(app, &action);
+  tgraph::cli::register_search(app, &action);
+  tgraph::cli::register_oracle(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

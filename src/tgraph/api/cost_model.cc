@@ -311,6 +311,16 @@ std::string CostModel::trained_on() const {
 int CostModel::members() const {
   return static_cast<int>(impl_->m.members.size());
 }
+bool CostModel::context_free() const {
+  // Ensemble members are standardised with fixed calibrated offsets and scales, so only
+  // cross-attention makes a score depend on the rest of its call.
+  for (const auto& n : impl_->m.members)
+    if (n.net->config().cross_attention) return false;
+  return true;
+}
+int64_t CostModel::slate() const {
+  return impl_->opt.slate;
+}
 int64_t CostModel::updates() const {
   return impl_->updates;
 }

@@ -108,7 +108,12 @@ class CostModel {
   std::string model_name() const;  // "tgraph" | "baseline" | "tile" | "tile-baseline"
   std::string trained_on() const;  // training collection, e.g. "layout:xla:random"
   int members() const;             // 1, or the ensemble's size
-  int64_t updates() const;         // update() steps applied so far (saved with the model)
+  // True when a candidate's score does not depend on the other candidates of the call: no member
+  // uses cross-attention (ensembles standardise with fixed calibrated scales). Otherwise only
+  // scores from one call compare with each other.
+  bool context_free() const;
+  int64_t slate() const;    // candidates scored together (CostModelOptions::slate)
+  int64_t updates() const;  // update() steps applied so far (saved with the model)
 
  private:
   struct Impl;

@@ -16,6 +16,7 @@
 
 #include "proto/tuning.pb.h"
 #include "tgraph/featurize/hlo_graph.h"
+#include "tgraph/featurize/hlo_input.h"
 #include "tgraph/io/npz.h"
 #include "tgraph/util/error.h"
 
@@ -37,6 +38,8 @@ std::string read_record_bytes(const std::string& path) {
   if (!f) throw_error(path, "", "a readable tuning record file (.pb)", std::strerror(errno));
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (f.bad()) throw_error(path, "", "a readable tuning record file (.pb)", "a read error");
+  // No protobuf starts with 0x1f (field 3, wire type 7): these are gzip magic bytes.
+  if (is_gzip(bytes)) bytes = gunzip(bytes, path);
   return bytes;
 }
 
@@ -53,13 +56,15 @@ struct WireProblem {
 
 class WireChecker {
  public:
-  explicit WireChecker(const std::string& bytes)
-      : data_(reinterpret_cast<const uint8_t*>(bytes.data())), size_(bytes.size()) {}
+  // The message is `size` bytes at byte `base` of a file of `total` bytes (byte offsets in the
+  // problems are the file's).
+  WireChecker(const char* data, size_t size, size_t base, size_t total)
+      : data_(reinterpret_cast<const uint8_t*>(data)), size_(size), base_(base), total_(total) {}
 
   // False (and *p filled) at the first problem of a message of type d spanning the whole buffer.
-  bool check(const gp::Descriptor* d, WireProblem* p) {
+  bool check(const gp::Descriptor* d, const std::string& root, WireProblem* p) {
     size_t pos = 0;
-    return message(d, 0, size_, d->name(), 0, -1, &pos, p);
+    return message(d, 0, size_, root, 0, -1, &pos, p);
   }
 
  private:
@@ -77,8 +82,10 @@ class WireChecker {
   }
 
   std::string left(size_t pos, size_t end) const {
-    return TG_STR(end - pos << " bytes left in " << (end == size_ ? "the file" : "its message")
-                            << " at byte " << pos << " of " << size_ << " (truncated or corrupt)");
+    const bool file_end = end == size_ && base_ + size_ == total_;
+    return TG_STR(end - pos << " bytes left in " << (file_end ? "the file" : "its message")
+                            << " at byte " << base_ + pos << " of " << total_
+                            << " (truncated or corrupt)");
   }
 
   bool fail(WireProblem* p, std::string field, std::string expected, std::string found) const {
@@ -116,12 +123,13 @@ class WireChecker {
       Varint r = varint(&pos, end, &tag);
       if (r == Varint::kTruncated) return fail(p, path, "a complete field tag", left(tag_at, end));
       if (r == Varint::kTooLong)
-        return fail(p, path, "a field tag", TG_STR("an over-long varint at byte " << tag_at));
+        return fail(p, path, "a field tag",
+                    TG_STR("an over-long varint at byte " << base_ + tag_at));
       const uint64_t number = tag >> 3;
       const int wire = static_cast<int>(tag & 7);
       if (number == 0 || number > 536870911)
         return fail(p, path, "a field number in [1, 2^29-1]",
-                    TG_STR("field number " << number << " at byte " << tag_at));
+                    TG_STR("field number " << number << " at byte " << base_ + tag_at));
       const int num = static_cast<int>(number);
       const gp::FieldDescriptor* fd = d ? d->FindFieldByNumber(num) : nullptr;
       std::string field = path + "." + (fd ? fd->name() : TG_STR("<field " << num << ">"));
@@ -137,7 +145,7 @@ class WireChecker {
             return fail(p, field, "a complete varint", left(tag_at, end));
           if (r == Varint::kTooLong)
             return fail(p, field, "a varint of at most 10 bytes",
-                        TG_STR("an over-long varint at byte " << tag_at));
+                        TG_STR("an over-long varint at byte " << base_ + tag_at));
           break;
         }
         case 1:
@@ -174,7 +182,7 @@ class WireChecker {
               const size_t at = q;
               if (varint(&q, stop, &v) != Varint::kOk)
                 return fail(p, field, "complete packed varints",
-                            TG_STR("a broken varint at byte " << at));
+                            TG_STR("a broken varint at byte " << base_ + at));
             }
           }
           pos = stop;
@@ -192,11 +200,11 @@ class WireChecker {
             return true;
           }
           return fail(p, path, "a field tag",
-                      TG_STR("an end-group tag of field " << num << " at byte " << tag_at
+                      TG_STR("an end-group tag of field " << num << " at byte " << base_ + tag_at
                                                           << " with no such group open"));
         default:
           return fail(p, field, "a wire type in 0-5",
-                      TG_STR("wire type " << wire << " at byte " << tag_at));
+                      TG_STR("wire type " << wire << " at byte " << base_ + tag_at));
       }
     }
     if (group >= 0) return fail(p, path, "an end-group tag", left(pos, end));
@@ -205,66 +213,37 @@ class WireChecker {
   }
 
   const uint8_t* data_;
-  size_t size_;
+  size_t size_, base_, total_;
 };
+
+}  // namespace
+
+void parse_message(const std::string& source, const char* data, size_t size, size_t base,
+                   size_t total, gp::Message* msg, const std::string& root) {
+  const std::string type = msg->GetDescriptor()->name();
+  const std::string field = root.empty() ? type : root;
+  if (size > static_cast<size_t>(INT_MAX))
+    throw_error(source, field, "a message below 2 GiB (libprotobuf's limit)",
+                TG_STR(size << " bytes"));
+  if (msg->ParseFromArray(data, static_cast<int>(size))) return;
+  WireProblem p;
+  if (!WireChecker(data, size, base, total).check(msg->GetDescriptor(), field, &p))
+    throw_error(source, p.field, p.expected, p.found);
+  throw_error(source, field, "a serialized " + type + " protobuf",
+              TG_STR(size << " bytes that libprotobuf cannot parse"));
+}
+
+namespace {
 
 template <typename Msg>
 void parse_record(const std::string& path, const std::string& bytes, Msg* msg) {
-  const std::string type = Msg::descriptor()->name();
   if (bytes.size() > static_cast<size_t>(INT_MAX))
-    throw_error(path, type, "a record below 2 GiB (libprotobuf's limit)",
+    throw_error(path, Msg::descriptor()->name(), "a record below 2 GiB (libprotobuf's limit)",
                 TG_STR(bytes.size() << " bytes"));
-  if (msg->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-  WireProblem p;
-  if (!WireChecker(bytes).check(Msg::descriptor(), &p))
-    throw_error(path, p.field, p.expected, p.found);
-  throw_error(path, type, "a serialized " + type + " protobuf",
-              TG_STR(bytes.size() << " bytes that libprotobuf cannot parse"));
+  parse_message(path, bytes.data(), bytes.size(), 0, bytes.size(), msg);
 }
 
 // ---- Record kind ----
-
-// Calls fn(field_number, wire_type, payload_begin, payload_end) for the tags in [pos, end) as far
-// as they are well formed (a length-delimited payload is clipped to the data); stops when fn
-// returns false.
-template <typename Fn>
-void scan_tags(const std::string& bytes, size_t pos, size_t end, Fn fn) {
-  const auto* d = reinterpret_cast<const uint8_t*>(bytes.data());
-  auto varint = [&](uint64_t* v) {
-    *v = 0;
-    for (int i = 0; i < 10 && pos < end; ++i) {
-      const uint8_t b = d[pos++];
-      *v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  };
-  while (pos < end) {
-    uint64_t tag, v;
-    if (!varint(&tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) return;
-    const int num = static_cast<int>(tag >> 3);
-    const int wire = static_cast<int>(tag & 7);
-    size_t begin = pos, stop = pos;
-    bool complete = true;
-    if (wire == 0) {
-      if (!varint(&v)) return;
-      stop = pos;
-    } else if (wire == 1 || wire == 5) {
-      const size_t n = wire == 1 ? 8 : 4;
-      if (end - pos < n) return;
-      stop = pos += n;
-    } else if (wire == 2) {
-      if (!varint(&v)) return;
-      begin = pos;
-      complete = v <= end - pos;
-      stop = complete ? pos + static_cast<size_t>(v) : end;
-      pos = stop;
-    } else {
-      return;  // groups do not occur in these records; give up
-    }
-    if (!fn(num, wire, begin, stop) || !complete) return;
-  }
-}
 
 RecordKind detect_kind_bytes(const std::string& bytes) {
   // ModuleTuningData (layout): module = 1, fingerprint = 2, runs = 3, config_index_to_node = 4.
@@ -272,7 +251,9 @@ RecordKind detect_kind_bytes(const std::string& bytes) {
   std::set<int> fields;
   int ones = 0;
   size_t first_begin = 0, first_end = 0;
-  scan_tags(bytes, 0, bytes.size(), [&](int num, int, size_t b, size_t e) {
+  scan_fields(bytes, 0, bytes.size(), [&](const WireField& w) {
+    const int num = w.num;
+    const size_t b = w.begin, e = w.end;
     fields.insert(num);
     if (num == 1 && ones++ == 0) first_begin = b, first_end = e;
     return true;
@@ -288,7 +269,9 @@ RecordKind detect_kind_bytes(const std::string& bytes) {
     // which starts with its own name tag (0x0a), a byte no module name starts with.
     int field2_wire = -1;
     size_t name_begin = 0, name_end = 0;
-    scan_tags(bytes, first_begin, first_end, [&](int num, int wire, size_t b, size_t e) {
+    scan_fields(bytes, first_begin, first_end, [&](const WireField& w) {
+      const int num = w.num, wire = w.wire;
+      const size_t b = w.begin, e = w.end;
       if (num == 1 && wire == 2 && name_end == 0) name_begin = b, name_end = e;
       if (num == 2) field2_wire = wire;
       return num != 2;

@@ -54,6 +54,8 @@ struct FeaturizedRecord {
 RecordKind detect_record_kind(const std::string& path);
 
 // Reads and featurizes a whole record in memory; graphs get `stem` (output name), `path` empty.
+// A gzip-compressed record (magic bytes 1f 8b) is inflated first. Users' HLO dumps (HloProto,
+// ...) are read by hlo_input.h instead.
 FeaturizedRecord featurize_record(const std::string& path, const FeaturizeOptions& opt = {});
 std::vector<LayoutGraph> featurize_layout_record(const std::string& path,
                                                  const FeaturizeOptions& opt = {});

@@ -118,11 +118,12 @@ void instruction_features(const xla::HloInstructionProto& inst, bool is_root,
   const auto& shape = inst.shape();
   w.value(is_root ? 1 : 0);  // 0
   w.value(0);                // 1: element_size_in_bits, never set by TpuGraphs
-  for (int t : kElementTypeColumns) w.value(shape.element_type() == t ? 1 : 0);  // 2-20
-  w.seq(shape.dimensions(), 6);                                                  // 21-28
-  w.value(shape.tuple_shapes_size());                                            // 29
-  w.value(inst.parameter_number());                                              // 30
-  w.leading(inst.dimensions(), 6);                                               // 31-36
+  const int type = static_cast<int>(shape.element_type());       // open enum: any value on the wire
+  for (int t : kElementTypeColumns) w.value(type == t ? 1 : 0);  // 2-20
+  w.seq(shape.dimensions(), 6);                                  // 21-28
+  w.value(shape.tuple_shapes_size());                            // 29
+  w.value(inst.parameter_number());                              // 30
+  w.leading(inst.dimensions(), 6);                               // 31-36
 
   const auto& wd = inst.window().dimensions();  // 37-92
   using WD = xla::WindowDimension;

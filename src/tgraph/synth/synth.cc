@@ -468,6 +468,18 @@ void write_manifest(const SynthOptions& o, const Preset& p, const SynthReport& r
 
 }  // namespace
 
+Module regenerate_layout_module(const std::string& preset, uint64_t seed, const std::string& source,
+                                const std::string& split, const std::string& stem) {
+  SynthOptions o;
+  o.preset = preset;
+  o.seed = seed;
+  const Plan plan = make_plan(preset_by_name(preset), o);
+  for (const auto& g : plan.graphs)
+    if (g.source == source && g.split == split && g.stem == stem) return build_model(g.spec);
+  throw_error(str_cat("synth preset ", preset, " seed ", seed), "layout file",
+              str_cat("a ", source, " ", split, " graph of that dataset"), "'" + stem + "'");
+}
+
 SynthReport synthesize(const SynthOptions& o) {
   if (o.out_dir.empty()) throw_error("--out", "", "an output directory", "an empty path");
   if (o.threads < 1) throw_error("--threads", "", "at least 1", std::to_string(o.threads));

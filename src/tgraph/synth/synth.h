@@ -57,4 +57,12 @@ struct SynthReport {
 // Generates the dataset. Bad options -> tgraph::Error.
 SynthReport synthesize(const SynthOptions& opt);
 
+struct Module;
+// The module behind one layout file of a dataset made with (preset, seed): the file's source
+// ("xla" | "nlp"), split and stem, as in npz/layout/<source>/<search>/<split>/<stem>.npz. The plan
+// is replayed exactly as synthesize() makes it (max_configs does not change the graphs). Throws
+// tgraph::Error when the plan has no such file.
+Module regenerate_layout_module(const std::string& preset, uint64_t seed, const std::string& source,
+                                const std::string& split, const std::string& stem);
+
 }  // namespace tgraph::synth
