@@ -18,6 +18,7 @@ PKGS=(
   clang-format
   clang libclang-rt-14-dev   # libFuzzer + ASan/UBSan for scripts/fuzz.sh (fuzz/)
   gnuplot-nox jq          # the demo's plot (PNG) and JSON-lines -> table conversion
+  python3-torch           # the plain-PyTorch peer of bench/peer_compare.sh (../shared/peers)
 )
 
 missing=()
