@@ -185,6 +185,39 @@ TEST(CostModelApi, ConcurrentScoresOnOneModelAgree) {
   for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
+// Several chunks in flight (2 threads, one intra-op thread each) score like one thread: every
+// row once, the same values (up to float summation order), errors propagated.
+TEST(CostModelApi, ParallelChunksScoreLikeOneThread) {
+  std::vector<int> seen(1000, 0);
+  for_each_chunk(1000, 7, 2, [&](int64_t b, int64_t k) {
+    for (int64_t i = b; i < b + k; ++i) ++seen[size_t(i)];
+  });
+  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int v) { return v == 1; }));
+  EXPECT_THROW(for_each_chunk(100, 3, 2,
+                              [](int64_t b, int64_t) {
+                                if (b == 51) throw_error("x", "", "", "");
+                              }),
+               Error);
+  LayoutGraph g = load_layout(fx().layout_root + "/layout/xla/random/valid/g0.npz");
+  // 3000 candidates: the file's rows repeated, several chunks of ~500 rows.
+  std::vector<float> c;
+  for (int r = 0; r < 63; ++r) {
+    const std::vector<float> own = own_candidates(g);
+    c.insert(c.end(), own.begin(), own.end());
+  }
+  CostModel one = CostModel::load(fx().layout_model, one_thread());
+  const std::vector<double> ref = one.score(one.prepare(g), c).score;
+  CostModelOptions two;
+  two.threads = 2;
+  CostModel m2 = CostModel::load(fx().layout_model, two);
+  const std::vector<double> got = m2.score(m2.prepare(g), c).score;
+  ASSERT_EQ(got.size(), ref.size());
+  for (size_t i = 0; i < ref.size(); ++i)
+    EXPECT_NEAR(got[i], ref[i], 1e-5 * (1 + std::abs(ref[i])));
+  EXPECT_EQ(torch::get_num_threads(), 2);  // the caller's setting is restored
+  CostModel::load(fx().layout_model, one_thread());
+}
+
 TEST(CostModelApi, UpdateLearnsAndSaveLoadContinuesTheOptimiser) {
   // The baseline has no dropout, so update() is deterministic and runs can be compared exactly.
   test::TempDir d;

@@ -208,12 +208,14 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
   for (size_t j = 0; j < m.members.size(); ++j) {
     const LoadedNet& n = m.members[j];
     const int64_t slate = forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate);
-    for (int64_t b = 0; b < count; b += slate) {
-      const int64_t k = std::min(slate, count - b);
-      auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);
-      auto out = n.net->score(s.tensors[j], codes[j], cfg).to(torch::kCPU, torch::kFloat64);
-      std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
-    }
+    for_each_chunk(
+        count, slate, chunk_workers(*n.net, impl_->ctx.device), [&](int64_t b, int64_t k) {
+          auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);
+          auto out = n.net->score(s.tensors[j], codes[j], cfg)
+                         .to(torch::kCPU, torch::kFloat64)
+                         .contiguous();
+          std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
+        });
   }
   if (m.members.empty() || count == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);

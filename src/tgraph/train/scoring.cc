@@ -1,9 +1,13 @@
 #include "tgraph/train/scoring.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -22,6 +26,49 @@ int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate) {
   return std::clamp<int64_t>(static_cast<int64_t>(target / per_row), 1, slate);
 }
 
+int chunk_workers(const ModelImpl& net, const torch::Device& device) {
+  if (net.config().cross_attention || !device.is_cpu()) return 1;
+  return std::max(1, torch::get_num_threads());
+}
+
+void for_each_chunk(int64_t n, int64_t chunk, int workers,
+                    const std::function<void(int64_t, int64_t)>& fn) {
+  TG_CHECK(chunk >= 1, "chunk must be >= 1");
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  workers = static_cast<int>(std::min<int64_t>(workers, chunks));
+  if (workers <= 1) {
+    torch::NoGradGuard ng;
+    for (int64_t b = 0; b < n; b += chunk) fn(b, std::min(chunk, n - b));
+    return;
+  }
+  // One intra-op thread per worker while they run (threads started here take the global setting
+  // on their first ATen call); the caller's setting is restored afterwards.
+  const int intra = torch::get_num_threads();
+  torch::set_num_threads(1);
+  std::atomic<int64_t> next{0};
+  std::exception_ptr err;
+  std::mutex mu;
+  auto work = [&] {
+    torch::NoGradGuard ng;
+    try {
+      for (int64_t c = next++; c < chunks; c = next++) {
+        const int64_t b = c * chunk;
+        fn(b, std::min(chunk, n - b));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!err) err = std::current_exception();
+      next = chunks;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  torch::set_num_threads(intra);
+  if (err) std::rethrow_exception(err);
+}
+
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
                                   uint64_t seed) {
@@ -38,6 +85,7 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   const torch::Device dev = g.node_num.device();
   torch::Tensor code = C > 0 ? net.encode_graph(g) : torch::Tensor();
   const int64_t chunk = forward_rows(net, g.num_nodes, slate);
+  const int workers = chunk_workers(net, dev);
   std::vector<float> buf;
   for (int64_t b = 0; b < C; b += slate) {
     std::vector<int64_t> rows(order.begin() + b, order.begin() + std::min(C, b + slate));
@@ -46,14 +94,13 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
     const int64_t K = static_cast<int64_t>(rows.size());
     buf.resize(static_cast<size_t>(K * s.config_width));
     s.read_configs(rows, buf.data());
-    for (int64_t c0 = 0; c0 < K; c0 += chunk) {
-      const int64_t k = std::min(chunk, K - c0);
+    for_each_chunk(K, chunk, workers, [&](int64_t c0, int64_t k) {
       auto cfg = config_tensor(s.task, buf.data() + c0 * s.config_width, k, s.config_width,
                                tile_norm, dev);
       auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
       const double* p = out.data_ptr<double>();
       for (int64_t i = 0; i < k; ++i) scores[rows[c0 + i]] = p[i];
-    }
+    });
   }
   if (was_training) net.train();
   return scores;

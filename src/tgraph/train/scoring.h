@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
 // that the [N, rows, hidden] activations stay in cache (measured: per-candidate cost grows 3-4x
 // from 16 to 4096 rows per pass on a 366-node graph; docs/results.md).
 int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate);
+
+// Runs fn(begin, count) over rows [0, n) in chunks of `chunk`. With workers > 1 the chunks run on
+// that many threads at once, each with one intra-op thread: "several chunks in flight" scales
+// better than splitting each chunk's small matmuls across threads. fn must be safe to call
+// concurrently and write disjoint outputs; it runs under NoGradGuard.
+void for_each_chunk(int64_t n, int64_t chunk, int workers,
+                    const std::function<void(int64_t begin, int64_t count)>& fn);
+// Chunk workers for scoring with `net` on `device`: the intra-op thread count on a CPU when chunks
+// are independent (no cross-attention), else 1.
+int chunk_workers(const ModelImpl& net, const torch::Device& device);
 
 // A loaded model's scores for every configuration of a sample. A single model's scores are its
 // network's; an ensemble's are the mean over members of (score - offset) / scale, with the
