@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "../test_util.h"
@@ -318,6 +319,29 @@ TEST(TileMetrics, FromScoresAndMean) {
   EXPECT_DOUBLE_EQ(m.err1, 4.0);
   EXPECT_EQ(m.n, 2);
   EXPECT_TRUE(std::isnan(mean_tile_metrics({}).score));
+}
+
+TEST(TileMetrics, TiesAreBrokenByASeededPermutationNotTowardRowZero) {
+  // Row 0 is the default and the fastest, as in train/valid files; a constant model has no idea.
+  std::vector<double> rt{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::vector<double> constant(rt.size(), 0.5);
+  int picked_row0 = 0;
+  double err1 = 0;
+  for (int k = 0; k < 200; ++k) {
+    const TileMetrics t = tile_metrics(constant, rt, "kernel" + std::to_string(k));
+    picked_row0 += t.err1 == 0.0;
+    err1 += t.err1 / 200;
+  }
+  EXPECT_LT(picked_row0, 60);  // 1 in 12 expected (~17 of 200); index order gave 200
+  EXPECT_GT(err1, 3.0);        // mean (runtime - 1) of a random row: 5.5
+  // Deterministic for a seed and kernel; another seed may choose another row; untied scores
+  // rank as before.
+  EXPECT_EQ(tile_metrics(constant, rt, "k", 3).err1, tile_metrics(constant, rt, "k", 3).err1);
+  std::set<double> seen;
+  for (uint64_t seed = 0; seed < 20; ++seed)
+    seen.insert(tile_metrics(constant, rt, "k", seed).err1);
+  EXPECT_GT(seen.size(), 3u);
+  EXPECT_DOUBLE_EQ(tile_metrics(rt, rt, "k", 7).err1, 0.0);
 }
 
 }  // namespace

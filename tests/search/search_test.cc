@@ -15,6 +15,7 @@
 #include "tgraph/synth/hlo_builder.h"
 #include "tgraph/synth/oracle.h"
 #include "tgraph/synth/synth.h"
+#include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
 
@@ -289,6 +290,38 @@ TEST(Search, CrossAttentionScoresPopulationAndChildrenInOneSlate) {
   EXPECT_LE(a.r.evaluations, 400);
   EXPECT_GE(a.r.generations, 5);
   EXPECT_TRUE(std::is_sorted(a.r.score.begin(), a.r.score.end()));
+}
+
+// Validation, prediction and the API split configurations into equal slates, so that with
+// cross-attention no configuration is scored in a slate of 1 (issue #12's protocol).
+TEST(Slates, EqualSlatesAndCrossAttentionScoresFollowThem) {
+  EXPECT_EQ(equal_slates(1025, 512), (std::vector<int64_t>{0, 342, 684, 1025}));
+  EXPECT_EQ(equal_slates(10, 4), (std::vector<int64_t>{0, 4, 7, 10}));
+  EXPECT_EQ(equal_slates(5, 8), (std::vector<int64_t>{0, 5}));
+  EXPECT_EQ(equal_slates(0, 8), (std::vector<int64_t>{0}));
+  CostModelOptions mo;
+  mo.threads = 1;
+  mo.slate = 8;
+  const CostModel m = CostModel::load(fx().xattn_model, mo);
+  const std::string f = fx().files("default", "test").at(0);
+  const LayoutGraph g = load_layout(f);
+  const search::LayoutSpace space(g);
+  const GraphHandle h = m.prepare(search::with_configs(g, {}, 0));
+  search::CandidateOptions co;
+  co.count = 9;
+  int64_t k = 0;
+  const std::vector<float> c = search::generate_candidates(space, co, &k);
+  ASSERT_EQ(k, 9);
+  const int64_t W = space.width();
+  const Scores all = m.score(h, c.data(), 9);  // slates of 5 and 4, not 8 and 1
+  const Scores a = m.score(h, c.data(), 5), b = m.score(h, c.data() + 5 * W, 4);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(all.score[size_t(i)], a.score[size_t(i)], 1e-6);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(all.score[size_t(5 + i)], b.score[size_t(i)], 1e-6);
+  // ...and a cross-attention score does depend on its slate (else this test could not fail).
+  const Scores eight = m.score(h, c.data(), 8);
+  double diff = 0;
+  for (int i = 0; i < 5; ++i) diff += std::abs(eight.score[size_t(i)] - a.score[size_t(i)]);
+  EXPECT_GT(diff, 1e-7);
 }
 
 TEST(SearchCli, CandidatesSearchOracleEndToEnd) {

@@ -207,15 +207,20 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
   std::vector<std::vector<double>> raw(m.members.size(), std::vector<double>(count));
   for (size_t j = 0; j < m.members.size(); ++j) {
     const LoadedNet& n = m.members[j];
-    const int64_t slate = forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate);
-    for_each_chunk(
-        count, slate, chunk_workers(*n.net, impl_->ctx.device), [&](int64_t b, int64_t k) {
-          auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);
-          auto out = n.net->score(s.tensors[j], codes[j], cfg)
-                         .to(torch::kCPU, torch::kFloat64)
-                         .contiguous();
-          std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
-        });
+    auto run = [&](int64_t b, int64_t k) {
+      auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);
+      auto out =
+          n.net->score(s.tensors[j], codes[j], cfg).to(torch::kCPU, torch::kFloat64).contiguous();
+      std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
+    };
+    if (n.net->config().cross_attention) {
+      // Equal slates in the order given: no candidate ends up in a much smaller last slate.
+      const std::vector<int64_t> bounds = equal_slates(count, impl_->opt.slate);
+      for (size_t i = 0; i + 1 < bounds.size(); ++i) run(bounds[i], bounds[i + 1] - bounds[i]);
+    } else {
+      for_each_chunk(count, forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate),
+                     chunk_workers(*n.net, impl_->ctx.device), run);
+    }
   }
   if (m.members.empty() || count == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);

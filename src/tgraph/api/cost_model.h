@@ -22,7 +22,8 @@
 // Thread safety: score() may be called concurrently from any number of threads on one CostModel
 // (and one handle); update() and save() take the model exclusively (concurrent scores wait).
 // With a cross-attention model (layout *default* collections) a candidate's score depends on the
-// others in its slate: score() puts candidates into slates of `slate` rows in the order given.
+// others in its slate: score() puts candidates, in the order given, into ceil(K / slate) slates
+// of equal size (differing by at most one).
 #pragma once
 
 #include <cstdint>

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
+#include <random>
 
 #include "tgraph/util/error.h"
 
@@ -245,12 +247,22 @@ double tile_kaggle_score(const std::vector<double>& runtimes, const std::vector<
 }
 
 TileMetrics tile_metrics(const std::vector<double>& scores, const std::vector<double>& runtimes,
-                         const std::string& source) {
+                         const std::string& source, uint64_t tie_seed) {
   check_runtimes(runtimes, source);
   if (scores.size() != runtimes.size())
     throw_error(source, "scores", TG_STR(runtimes.size() << " values (one per configuration)"),
                 TG_STR(scores.size()));
-  std::vector<int64_t> top = top_k_by_score(scores, 10);
+  // Rank in a seeded random row order, so that among tied scores the order is random: the
+  // ranking of the permuted scores, mapped back to rows.
+  const size_t n = scores.size();
+  std::vector<int64_t> perm(n);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937_64 rng(tie_seed ^ (std::hash<std::string>{}(source)*0x9E3779B97F4A7C15ull));
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<double> permuted(n);
+  for (size_t i = 0; i < n; ++i) permuted[i] = scores[size_t(perm[i])];
+  std::vector<int64_t> top = top_k_by_score(permuted, 10);
+  for (int64_t& t : top) t = perm[size_t(t)];
   TileMetrics t;
   t.score = tile_kaggle_score(runtimes, top, source);
   t.err1 = tile_topk_error(runtimes, top, 1, source);

@@ -69,14 +69,17 @@ double tile_kaggle_score(const std::vector<double>& runtimes, const std::vector<
                          const std::string& source);
 
 // Per-kernel tile metrics of predicted scores (higher = slower): the Kaggle score and the paper's
-// top-1/5/10 errors of the ranking by score.
+// top-1/5/10 errors of the ranking by score. Tied scores are ordered by a random permutation
+// seeded by (tie_seed, source), never by row index: train/valid files put the default
+// configuration first, so breaking ties toward row 0 would credit a constant model with the
+// default's runtime.
 struct TileMetrics {
   double score = 0;  // tile_kaggle_score
   double err1 = 0, err5 = 0, err10 = 0;
   int64_t n = 0;  // number of configurations
 };
 TileMetrics tile_metrics(const std::vector<double>& scores, const std::vector<double>& runtimes,
-                         const std::string& source);
+                         const std::string& source, uint64_t tie_seed = 0);
 // Plain mean of each field over kernels (n = number of kernels); NaN fields when empty.
 TileMetrics mean_tile_metrics(const std::vector<TileMetrics>& per_kernel);
 

@@ -26,6 +26,14 @@ int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate) {
   return std::clamp<int64_t>(static_cast<int64_t>(target / per_row), 1, slate);
 }
 
+std::vector<int64_t> equal_slates(int64_t n, int64_t slate) {
+  TG_CHECK(slate >= 1, "slate must be >= 1");
+  const int64_t k = n > 0 ? (n + slate - 1) / slate : 0;
+  std::vector<int64_t> b{0};
+  for (int64_t i = 0; i < k; ++i) b.push_back(b.back() + n / k + (i < n % k ? 1 : 0));
+  return b;
+}
+
 int chunk_workers(const ModelImpl& net, const torch::Device& device) {
   if (net.config().cross_attention || !device.is_cpu()) return 1;
   return std::max(1, torch::get_num_threads());
@@ -87,8 +95,9 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   const int64_t chunk = forward_rows(net, g.num_nodes, slate);
   const int workers = chunk_workers(net, dev);
   std::vector<float> buf;
-  for (int64_t b = 0; b < C; b += slate) {
-    std::vector<int64_t> rows(order.begin() + b, order.begin() + std::min(C, b + slate));
+  const std::vector<int64_t> bounds = equal_slates(C, slate);
+  for (size_t si = 0; si + 1 < bounds.size(); ++si) {
+    std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
     // Sorted rows read faster (consecutive runs); scores map back through `rows`.
     std::sort(rows.begin(), rows.end());
     const int64_t K = static_cast<int64_t>(rows.size());

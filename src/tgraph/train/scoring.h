@@ -22,7 +22,8 @@ namespace tgraph {
 // slates of `slate` rows. The slate partition is a fixed shuffle (seeded) of the rows, so
 // cross-attention models see mixed slates and results are reproducible. The graph part is encoded
 // once (ModelImpl::encode_graph). tile_norm: the tile configuration normaliser (tile only).
-// Returns [C] scores (higher = predicted slower). Runs without autograd, in eval mode.
+// Returns [C] scores (higher = predicted slower). Runs without autograd, in eval mode. The shuffled
+// configurations are split into equal slates (equal_slates).
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
                                   uint64_t seed);
@@ -32,6 +33,11 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
 // that the [N, rows, hidden] activations stay in cache (measured: per-candidate cost grows 3-4x
 // from 16 to 4096 rows per pass on a 366-node graph; docs/results.md).
 int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate);
+
+// Boundaries [0, ..., n] of ceil(n / slate) slates of equal size (differing by at most one row):
+// with cross-attention no configuration is scored in a slate much smaller than the others (C =
+// 1025, slate 512: 342 + 342 + 341, not 512 + 512 + 1).
+std::vector<int64_t> equal_slates(int64_t n, int64_t slate);
 
 // Runs fn(begin, count) over rows [0, n) in chunks of `chunk`. With workers > 1 the chunks run on
 // that many threads at once, each with one intra-op thread: "several chunks in flight" scales
