@@ -77,6 +77,13 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
   EXPECT_NEAR(e.metric("tau"), r.best, 1e-9);
   EXPECT_EQ(lm.file().training["collection"], "layout:xla:random");
   EXPECT_EQ(lm.file().training["valid_tau"].get<double>(), r.best);
+  // The last model is reported too: its file evaluates to it, and it is the final log line's.
+  EXPECT_GE(r.best, r.last);
+  EXPECT_NEAR(log.back()["valid"]["mean_tau"].get<double>(), r.last, 1e-12);
+  LoadedModel last = load_model(r.last_model, torch::kCPU);
+  EXPECT_NEAR(evaluate_model(last, inputs, o.eval_slate, o.ctx.seed).metric("tau"), r.last, 1e-9);
+  std::ifstream sj(d.file("run/summary.json"));
+  EXPECT_NEAR(nlohmann::json::parse(sj)["last_tau"].get<double>(), r.last, 1e-12);
   // Metrics refuse the unlabelled test split.
   auto test_in = samples_for_split(lm, o.data_root, parse_collection(o.collection), "test",
                                    d.file("run/cache"), 1);

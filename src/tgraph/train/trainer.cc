@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -33,6 +34,8 @@ nlohmann::json TrainResult::to_json() const {
   // A rank other than 0 (or a run without validation) has no best value: null.
   return {{"metric", metric},
           {"best_" + metric, best > -1e299 ? nlohmann::json(best) : nlohmann::json(nullptr)},
+          {"last_" + metric,
+           std::isfinite(last) && best > -1e299 ? nlohmann::json(last) : nlohmann::json(nullptr)},
           {"best_step", best_step},
           {"steps", steps},
           {"seconds", seconds},
@@ -100,8 +103,12 @@ struct TrainerState {
   int64_t evals = 0;
   std::string rng;  // std::mt19937_64 state
   nlohmann::json to_json() const {
-    return {{"step", step},           {"elapsed", elapsed}, {"best", best},
-            {"best_step", best_step}, {"evals", evals},     {"rng", rng}};
+    return {{"step", step},
+            {"elapsed", elapsed},
+            {"best", best},
+            {"best_step", best_step},
+            {"evals", evals},
+            {"rng", rng}};
   }
   static TrainerState from_json(const nlohmann::json& j) {
     TrainerState s;
@@ -449,6 +456,7 @@ TrainResult train(const TrainOptions& opt_in) {
   };
 
   const std::vector<std::string> metric_names = task.metric_names();
+  double last_value = std::numeric_limits<double>::quiet_NaN();
   auto evaluate = [&]() {
     if (!lead || valid_in.empty()) return;
     EvalReport r = evaluate_samples(task, valid_samples, [&](const Sample& s, size_t i) {
@@ -456,6 +464,7 @@ TrainResult train(const TrainOptions& opt_in) {
     });
     ++st.evals;
     const double value = r.selection();
+    last_value = value;
     const bool best = std::isfinite(value) && value > st.best;
     if (best) {
       st.best = value;
@@ -576,6 +585,7 @@ TrainResult train(const TrainOptions& opt_in) {
   res.metric = metric_names[0];
   res.best = st.best;
   res.best_step = st.best_step;
+  res.last = last_value;
   if (!lead) return res;  // only rank 0 writes files
   save_model_file(res.last_model, model_file({{"steps", st.step}, {"seconds", res.seconds}}));
   if (valid_in.empty()) {

@@ -53,6 +53,9 @@ struct TrainResult {
   std::string metric;  // the selection metric: "tau" (layout) | "score" (tile)
   double best = 0;     // its best validation mean
   int64_t best_step = 0;
+  // The last model's validation mean (the final evaluation): reported beside the best, which
+  // was chosen on the same graphs and so overstates them.
+  double last = 0;
   int64_t steps = 0;
   double seconds = 0;
   double configs_per_second = 0;  // training configurations (slate rows) per second
@@ -60,7 +63,7 @@ struct TrainResult {
   int rank = 0, world = 1;         // data-parallel rank / world size
   double comm_seconds = 0;         // time in collectives (0 on one process)
   uint64_t param_checksum = 0;     // parameter_checksum() of the final model (equal on every rank)
-  nlohmann::json to_json() const;  // best_<metric>, best_step, steps, seconds, ...
+  nlohmann::json to_json() const;  // best_<metric>, last_<metric>, best_step, steps, ...
 };
 
 TrainResult train(const TrainOptions& opt);
