@@ -91,6 +91,15 @@ std::string hex_of(const NdArray& a) {
 std::string shared_dir() {
   return TGRAPH_SHARED_DIR;
 }
+
+std::string real_layout_record() {
+  return shared_dir() + "/data/real/module_tuning_data_layout.pb";
+}
+
+std::string real_tile_record() {
+  return shared_dir() + "/data/real/op_tuning_data.pb";
+}
+
 std::string cli_path() {
   return TGRAPH_CLI;
 }

@@ -46,6 +46,9 @@ std::string hex_of(const NdArray& a);  // C-order little-endian bytes of the arr
 
 // Paths from the build (compile definitions in tests/CMakeLists.txt).
 std::string shared_dir();
+// The real XLA tuning records in ../shared/data/real (golden inputs).
+std::string real_layout_record();  // module_tuning_data_layout.pb (3163 nodes)
+std::string real_tile_record();    // op_tuning_data.pb (15 kernels)
 std::string cli_path();
 
 // A small valid layout graph's arrays (N nodes, a chain plus skip edges, NC config nodes, C

@@ -42,12 +42,10 @@ void register_oracle(CLI::App& app, Action* action) {
         throw_error(src, "node_config_ids",
                     TG_STR(oracle.num_config_nodes() << " configurable nodes (" << o->graph << ")"),
                     TG_STR(g.num_config_nodes));
-      if (!o->configs.empty()) {
-        const LayoutGraph ref = load_layout(o->graph, {false, false});
-        if (g.node_config_ids != ref.node_config_ids || g.num_nodes != ref.num_nodes)
-          throw_error(src, "node_config_ids", "the configurable nodes of " + o->graph,
-                      "another graph's");
-      }
+      // The oracle checked o->graph against its module; the configurations must be that graph's.
+      if (g.node_config_ids != oracle.node_config_ids() || g.num_nodes != oracle.num_nodes())
+        throw_error(src, "node_config_ids", "the configurable nodes of " + o->graph,
+                    "another graph's");
       const int threads = o->threads > 0 ? o->threads : default_threads();
       const std::vector<double> t =
           oracle.runtimes_ns(g.node_config_feat.data(), g.num_configs, threads);

@@ -137,13 +137,7 @@ void register_search(CLI::App& app, Action* action) {
       nlohmann::json top = nlohmann::json::array();
       for (int64_t i = 0; i < K; ++i) {
         const float* row = r.rows.data() + i * space.width();
-        int64_t changed = 0;
-        for (int64_t k = 0; k < space.num_config_nodes(); ++k)
-          for (int v = 0; v < search::kSlots * search::kSlotDims; ++v)
-            if (row[k * search::kSlots * search::kSlotDims + v] != -1.f) {
-              ++changed;
-              break;
-            }
+        const int64_t changed = static_cast<int64_t>(space.changed_nodes(row).size());
         top.push_back({{"rank", i + 1},
                        {"score", rs.score[size_t(i + 1)]},
                        {"spread", rs.spread[size_t(i + 1)]},

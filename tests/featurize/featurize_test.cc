@@ -27,13 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-std::string layout_pb() {
-  return test::shared_dir() + "/data/real/module_tuning_data_layout.pb";
-}
-std::string tile_pb() {
-  return test::shared_dir() + "/data/real/op_tuning_data.pb";
-}
-
 constexpr int kConv = 26, kDot = 34, kReshape = 75, kAdd = 2;
 
 const float* row(const GraphBase& g, int64_t i) {
@@ -98,8 +91,8 @@ void expect_cli_error(const std::string& record, const std::string& field) {
 class LayoutRecord : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(fs::exists(layout_pb())) << layout_pb();
-    rec_ = std::make_unique<FeaturizedRecord>(featurize_record(layout_pb()));
+    ASSERT_TRUE(fs::exists(test::real_layout_record())) << test::real_layout_record();
+    rec_ = std::make_unique<FeaturizedRecord>(featurize_record(test::real_layout_record()));
   }
   static void TearDownTestSuite() { rec_.reset(); }
   static const LayoutGraph& g() { return rec_->layouts.at(0); }
@@ -108,7 +101,7 @@ class LayoutRecord : public ::testing::Test {
 std::unique_ptr<FeaturizedRecord> LayoutRecord::rec_;
 
 TEST_F(LayoutRecord, DetectedAsLayoutWithOneGraph) {
-  EXPECT_EQ(detect_record_kind(layout_pb()), RecordKind::kLayout);
+  EXPECT_EQ(detect_record_kind(test::real_layout_record()), RecordKind::kLayout);
   EXPECT_EQ(rec_->kind, RecordKind::kLayout);
   ASSERT_EQ(rec_->layouts.size(), 1u);
   EXPECT_TRUE(rec_->tiles.empty());
@@ -273,7 +266,7 @@ TEST_F(LayoutRecord, ReducerComputationRootAndF32Type) {
 TEST_F(LayoutRecord, MinorToMajorPadMinusOne) {
   FeaturizeOptions opt;
   opt.minor_to_major_pad = -1.f;
-  const LayoutGraph m = featurize_layout_record(layout_pb(), opt).at(0);
+  const LayoutGraph m = featurize_layout_record(test::real_layout_record(), opt).at(0);
   ASSERT_EQ(m.node_feat.size(), g().node_feat.size());
   int64_t repadded = 0;
   for (int64_t i = 0; i < m.num_nodes; ++i) {
@@ -304,7 +297,7 @@ TEST_F(LayoutRecord, MinorToMajorPadMinusOne) {
 TEST_F(LayoutRecord, KeepDefaultLayoutOption) {
   FeaturizeOptions opt;
   opt.default_config_all_minus_one = false;
-  const LayoutGraph k = featurize_layout_record(layout_pb(), opt).at(0);
+  const LayoutGraph k = featurize_layout_record(test::real_layout_record(), opt).at(0);
   const int64_t row_size = k.num_config_nodes * kLayoutConfigDim;
   ASSERT_EQ(k.node_config_feat.size(), g().node_config_feat.size());
   // Row 0 now holds the layouts recorded for the default run; the other rows are unchanged.
@@ -338,8 +331,8 @@ TEST_F(LayoutRecord, RoundTripThroughNpzAndLoader) {
 class TileRecord : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(fs::exists(tile_pb())) << tile_pb();
-    rec_ = std::make_unique<FeaturizedRecord>(featurize_record(tile_pb()));
+    ASSERT_TRUE(fs::exists(test::real_tile_record())) << test::real_tile_record();
+    rec_ = std::make_unique<FeaturizedRecord>(featurize_record(test::real_tile_record()));
   }
   static void TearDownTestSuite() { rec_.reset(); }
   static const std::vector<TileGraph>& tiles() { return rec_->tiles; }
@@ -353,7 +346,7 @@ class TileRecord : public ::testing::Test {
 std::unique_ptr<FeaturizedRecord> TileRecord::rec_;
 
 TEST_F(TileRecord, FifteenKernelsWithDocumentedSizes) {
-  EXPECT_EQ(detect_record_kind(tile_pb()), RecordKind::kTile);
+  EXPECT_EQ(detect_record_kind(test::real_tile_record()), RecordKind::kTile);
   EXPECT_EQ(rec_->kind, RecordKind::kTile);
   ASSERT_EQ(tiles().size(), 15u);
   EXPECT_EQ(rec_->stats.kernels_total, 15);
@@ -370,7 +363,7 @@ TEST_F(TileRecord, FifteenKernelsWithDocumentedSizes) {
   EXPECT_LE(cmax, 581);
   // Runs as stored (before dropping error runs): 2 to 581 per kernel.
   xla::TuningData raw;
-  ASSERT_TRUE(raw.ParseFromString(test::read_bytes(tile_pb())));
+  ASSERT_TRUE(raw.ParseFromString(test::read_bytes(test::real_tile_record())));
   int rmin = INT32_MAX, rmax = 0, total = 0;
   for (const auto& m : raw.modules()) {
     rmin = std::min(rmin, m.runs_size()), rmax = std::max(rmax, m.runs_size());
@@ -450,7 +443,7 @@ TEST(SignedHex, MatchesTpuGraphsFileNames) {
 TEST(FeaturizeHostile, RepeatedDefaultRunsKeepOneRow) {
   TempDir d;
   xla::ModuleTuningData lay;
-  ASSERT_TRUE(lay.ParseFromString(test::read_bytes(layout_pb())));
+  ASSERT_TRUE(lay.ParseFromString(test::read_bytes(test::real_layout_record())));
   int def = -1;
   for (int r = 0; r < lay.runs_size(); ++r)
     if (lay.runs(r).is_default() && !lay.runs(r).error()) def = r;
@@ -468,7 +461,7 @@ TEST(FeaturizeHostile, RepeatedDefaultRunsKeepOneRow) {
 TEST(FeaturizeHostile, TileStemsStayUniqueWhateverTheKernelNames) {
   TempDir d;
   xla::TuningData tiles;
-  ASSERT_TRUE(tiles.ParseFromString(test::read_bytes(tile_pb())));
+  ASSERT_TRUE(tiles.ParseFromString(test::read_bytes(test::real_tile_record())));
   tiles.mutable_modules()->DeleteSubrange(1, tiles.modules_size() - 1);
   // "a_1" + fingerprint 2 -> a_1_2; "a" + 1 -> a_1; "a" + 1 again -> a_1 taken, a_1_2 taken too.
   const std::pair<const char*, uint64_t> kernels[] = {{"a_1", 2}, {"a", 1}, {"a", 1}};
@@ -490,7 +483,7 @@ TEST(FeaturizeHostile, TileStemsStayUniqueWhateverTheKernelNames) {
 TEST(FeaturizeDetect, SingleKernelTileRecordsAndBareModules) {
   TempDir d;
   xla::TuningData tiles;
-  ASSERT_TRUE(tiles.ParseFromString(test::read_bytes(tile_pb())));
+  ASSERT_TRUE(tiles.ParseFromString(test::read_bytes(test::real_tile_record())));
   tiles.mutable_modules()->DeleteSubrange(1, tiles.modules_size() - 1);
   const std::string one = d.file("one.pb"), nofp = d.file("nofp.pb"), bare = d.file("bare.pb");
   test::write_bytes(one, tiles.SerializeAsString());
@@ -507,7 +500,7 @@ TEST(FeaturizeDetect, SingleKernelTileRecordsAndBareModules) {
   EXPECT_EQ(r.tiles[0].stem, "fusion.232_0");
   // A layout record reduced to its module is still read as a layout record.
   xla::ModuleTuningData lay;
-  ASSERT_TRUE(lay.ParseFromString(test::read_bytes(layout_pb())));
+  ASSERT_TRUE(lay.ParseFromString(test::read_bytes(test::real_layout_record())));
   lay.clear_runs();
   lay.clear_config_index_to_node();
   lay.clear_fingerprint();
@@ -602,8 +595,8 @@ std::string with_dir(std::string code, const std::string& dir) {
 TEST(FeaturizeNumpy, NumpyOpensOutputsWithTheTpuGraphsSchema) {
   ASSERT_TRUE(test::have_numpy());
   TempDir d;
-  const auto lay = featurize_record(layout_pb());
-  const auto til = featurize_record(tile_pb());
+  const auto lay = featurize_record(test::real_layout_record());
+  const auto til = featurize_record(test::real_tile_record());
   write_featurized(lay, d.file("layout"));
   write_featurized(til, d.file("tile"));
   std::istringstream out(test::run_python(with_dir(kNumpyCheck, d.path().string())));
@@ -645,19 +638,20 @@ TEST(FeaturizeNumpy, NumpyOpensOutputsWithTheTpuGraphsSchema) {
 TEST(FeaturizeCli, FeaturizeThenInspectBothRecords) {
   TempDir d;
   const std::string cli = test::cli_path();
-  auto r = test::run_command(cli + " featurize " + layout_pb() + " --out " + d.file("layout"));
+  auto r = test::run_command(cli + " featurize " + test::real_layout_record() + " --out " +
+                             d.file("layout"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("layout N=3163 E=5112 NC=62 C=112"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(d.file("layout/main__.10904.npz")));
-  r = test::run_command(cli + " featurize " + tile_pb() + " --kind tile --compress 0 --out " +
-                        d.file("tile"));
+  r = test::run_command(cli + " featurize " + test::real_tile_record() +
+                        " --kind tile --compress 0 --out " + d.file("tile"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = test::run_command(cli + " inspect " + d.file("layout") + " " + d.file("tile"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("16 files, 0 with errors"), std::string::npos) << r.output;
   // --name replaces the module name in the stem.
-  r = test::run_command(cli + " featurize " + layout_pb() + " --name unet_3d.4x4.bf16 --out " +
-                        d.file("named"));
+  r = test::run_command(cli + " featurize " + test::real_layout_record() +
+                        " --name unet_3d.4x4.bf16 --out " + d.file("named"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(d.file("named/unet_3d.4x4.bf16.npz")));
 }
@@ -666,14 +660,14 @@ TEST(FeaturizeCli, RejectsBadOptionValues) {
   TempDir d;
   const std::string cli = test::cli_path();
   for (const std::string opt : {"--minor-to-major-pad 1", "--kind graph", "--compress 10"}) {
-    auto r =
-        test::run_command(cli + " featurize " + layout_pb() + " " + opt + " --out " + d.file("o"));
+    auto r = test::run_command(cli + " featurize " + test::real_layout_record() + " " + opt +
+                               " --out " + d.file("o"));
     EXPECT_NE(r.exit_code, 0) << opt;
     EXPECT_FALSE(fs::exists(d.file("o"))) << opt;
   }
   // -1 padding is accepted.
-  auto r = test::run_command(cli + " featurize " + layout_pb() + " --minor-to-major-pad -1 --out " +
-                             d.file("m"));
+  auto r = test::run_command(cli + " featurize " + test::real_layout_record() +
+                             " --minor-to-major-pad -1 --out " + d.file("m"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -681,7 +675,7 @@ TEST(FeaturizeCli, RejectsBadOptionValues) {
 
 TEST(FeaturizeMalformed, TruncatedLayoutRecord) {
   TempDir d;
-  const std::string bytes = test::read_bytes(layout_pb());
+  const std::string bytes = test::read_bytes(test::real_layout_record());
   // Half-way is inside the module (bytes 4..493113); near the end, inside config_index_to_node.
   const std::string half = d.file("half.pb"), tail = d.file("tail.pb"), run = d.file("run.pb");
   test::write_bytes(half, bytes.substr(0, bytes.size() / 2));
@@ -696,7 +690,7 @@ TEST(FeaturizeMalformed, TruncatedLayoutRecord) {
 
 TEST(FeaturizeMalformed, TruncatedTileRecord) {
   TempDir d;
-  const std::string bytes = test::read_bytes(tile_pb());
+  const std::string bytes = test::read_bytes(test::real_tile_record());
   const std::string half = d.file("half.pb");
   test::write_bytes(half, bytes.substr(0, bytes.size() / 2));
   expect_record_error(half, "TuningData.modules[");
@@ -727,7 +721,7 @@ TEST(FeaturizeMalformed, EmptyAndMissingFiles) {
 TEST(FeaturizeMalformed, LayoutRecordWithoutModule) {
   TempDir d;
   xla::ModuleTuningData rec;
-  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(layout_pb())));
+  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(test::real_layout_record())));
   rec.clear_module();
   const std::string p = d.file("no_module.pb");
   test::write_bytes(p, rec.SerializeAsString());
@@ -738,7 +732,7 @@ TEST(FeaturizeMalformed, LayoutRecordWithoutModule) {
 TEST(FeaturizeMalformed, TileKernelWithoutModule) {
   TempDir d;
   xla::TuningData rec;
-  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(tile_pb())));
+  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(test::real_tile_record())));
   rec.mutable_modules(3)->clear_module();
   const std::string p = d.file("no_module.pb");
   test::write_bytes(p, rec.SerializeAsString());
@@ -749,7 +743,7 @@ TEST(FeaturizeMalformed, TileKernelWithoutModule) {
 TEST(FeaturizeMalformed, OneBadKernelWritesNothing) {
   TempDir d;
   xla::TuningData rec;
-  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(tile_pb())));
+  ASSERT_TRUE(rec.ParseFromString(test::read_bytes(test::real_tile_record())));
   for (auto& run : *rec.mutable_modules(7)->mutable_runs()) run.set_is_default(false);
   const std::string p = d.file("no_default.pb");
   test::write_bytes(p, rec.SerializeAsString());
@@ -759,7 +753,7 @@ TEST(FeaturizeMalformed, OneBadKernelWritesNothing) {
 
 TEST(FeaturizeMalformed, DanglingIdsAndBadConfigs) {
   TempDir d;
-  const std::string bytes = test::read_bytes(layout_pb());
+  const std::string bytes = test::read_bytes(test::real_layout_record());
   auto variant = [&](const std::string& name, auto edit) {
     xla::ModuleTuningData rec;
     EXPECT_TRUE(rec.ParseFromString(bytes));

@@ -29,13 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-std::string layout_pb() {
-  return test::shared_dir() + "/data/real/module_tuning_data_layout.pb";
-}
-std::string tile_pb() {
-  return test::shared_dir() + "/data/real/op_tuning_data.pb";
-}
-
 // gzip (a single member, as --xla_dump_compress_protos writes) of `data`.
 std::string gzip(const std::string& data, int level = 6) {
   z_stream z{};
@@ -80,8 +73,9 @@ class HloDumps : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
     record_ = std::make_unique<xla::ModuleTuningData>();
-    ASSERT_TRUE(record_->ParseFromString(test::read_bytes(layout_pb())));
-    golden_ = std::make_unique<LayoutGraph>(featurize_record(layout_pb()).layouts.at(0));
+    ASSERT_TRUE(record_->ParseFromString(test::read_bytes(test::real_layout_record())));
+    golden_ =
+        std::make_unique<LayoutGraph>(featurize_record(test::real_layout_record()).layouts.at(0));
 
     const xla::HloModuleProto& module = record_->module();
     xla::HloProto proto;
@@ -156,9 +150,10 @@ TEST_F(HloDumps, EveryKindIsDetectedFromItsContents) {
   EXPECT_EQ(detect_hlo_file(path("m.module.pbtxt")).describe(), "HloModuleProto (text format)");
   EXPECT_EQ(detect_hlo_file(path("m.snapshot.pb")).describe(), "HloSnapshot (binary)");
   // The tuning records themselves.
-  EXPECT_EQ(detect_hlo_file(layout_pb()).kind, HloFileKind::kTuningLayout);
-  EXPECT_EQ(detect_hlo_file(tile_pb()).kind, HloFileKind::kTuningTile);
-  EXPECT_EQ(detect_hlo_file(tile_pb()).describe(), "TuningData tile record (binary)");
+  EXPECT_EQ(detect_hlo_file(test::real_layout_record()).kind, HloFileKind::kTuningLayout);
+  EXPECT_EQ(detect_hlo_file(test::real_tile_record()).kind, HloFileKind::kTuningTile);
+  EXPECT_EQ(detect_hlo_file(test::real_tile_record()).describe(),
+            "TuningData tile record (binary)");
 }
 
 TEST_F(HloDumps, EveryKindFeaturizesExactlyLikeTheRecord) {
@@ -294,17 +289,20 @@ TEST_F(HloDumps, NamesOptionAndMinorToMajorPad) {
   EXPECT_EQ(m.graph.stem, "my_model_v2");
   FeaturizeOptions fo;
   fo.minor_to_major_pad = -1.f;
-  EXPECT_EQ(m.graph.node_feat, featurize_record(layout_pb(), fo).layouts.at(0).node_feat);
+  EXPECT_EQ(m.graph.node_feat,
+            featurize_record(test::real_layout_record(), fo).layouts.at(0).node_feat);
 }
 
 TEST_F(HloDumps, TuningRecordsArePointedAtTheRecordPath) {
-  expect_error([] { featurize_module_file(layout_pb()); }, layout_pb(),
+  expect_error([] { featurize_module_file(test::real_layout_record()); },
+               test::real_layout_record(),
                {"ModuleTuningData layout record", "featurize it as a record"});
-  expect_error([] { featurize_module_file(tile_pb()); }, tile_pb(), {"TuningData tile record"});
-  EXPECT_FALSE(try_featurize_module_file(layout_pb()).has_value());
-  EXPECT_FALSE(try_featurize_module_file(tile_pb()).has_value());
+  expect_error([] { featurize_module_file(test::real_tile_record()); }, test::real_tile_record(),
+               {"TuningData tile record"});
+  EXPECT_FALSE(try_featurize_module_file(test::real_layout_record()).has_value());
+  EXPECT_FALSE(try_featurize_module_file(test::real_tile_record()).has_value());
   // A gzip-compressed record is read by the record path too, with the same result.
-  test::write_bytes(path("rec.pb.gz"), gzip(test::read_bytes(layout_pb())));
+  test::write_bytes(path("rec.pb.gz"), gzip(test::read_bytes(test::real_layout_record())));
   EXPECT_EQ(detect_hlo_file(path("rec.pb.gz")).describe(),
             "ModuleTuningData layout record (binary, gzip)");
   const LayoutGraph g = featurize_record(path("rec.pb.gz")).layouts.at(0);
@@ -660,7 +658,8 @@ TEST_F(HloDumps, CliWritesTheGraphAndItsNamesThenInspectReadsIt) {
   EXPECT_NE(r.output.find("read HloSnapshot (text format)"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(d.file("t/unet.npz")));
   EXPECT_TRUE(fs::exists(d.file("t/unet.names.json")));
-  r = test::run_command(cli + " featurize " + layout_pb() + " --out " + d.file("rec"));
+  r = test::run_command(cli + " featurize " + test::real_layout_record() + " --out " +
+                        d.file("rec"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("layout N=3163 E=5112 NC=62 C=112"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(d.file("rec/main__.10904.names.json")));

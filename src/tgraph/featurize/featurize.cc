@@ -22,22 +22,25 @@
 
 namespace tgraph::featurize {
 
+std::string read_whole_file(const std::string& path, const std::string& what,
+                            const std::string& readable) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw_error(path, "", what, "a directory");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw_error(path, "", readable, std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw_error(path, "", readable, "a read error");
+  return bytes;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
 namespace gp = google::protobuf;
 
-constexpr int kMaxLayoutTensors = 3;  // output, operand 0, operand 1
-constexpr int kMaxLayoutDims = 6;
-
 std::string read_record_bytes(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    throw_error(path, "", "a tuning record file (.pb)", "a directory");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw_error(path, "", "a readable tuning record file (.pb)", std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw_error(path, "", "a readable tuning record file (.pb)", "a read error");
+  std::string bytes =
+      read_whole_file(path, "a tuning record file (.pb)", "a readable tuning record file (.pb)");
   // No protobuf starts with 0x1f (field 3, wire type 7): these are gzip magic bytes.
   if (is_gzip(bytes)) bytes = gunzip(bytes, path);
   return bytes;
@@ -380,21 +383,20 @@ LayoutGraph layout_from(const xla::ModuleTuningData& rec, const std::string& src
       for (int k = 0; k < NC; ++k) {
         const int j = order[k];
         const auto& node = cfg[j];
-        if (node.tensors_size() > kMaxLayoutTensors)
+        if (node.tensors_size() > kLayoutTensors)
           throw_error(src, TG_STR(nf << "[" << j << "].tensors"),
-                      TG_STR("at most " << kMaxLayoutTensors << " tensors"),
+                      TG_STR("at most " << kLayoutTensors << " tensors"),
                       TG_STR(node.tensors_size()));
         for (int t = 0; t < node.tensors_size(); ++t) {
           const auto& dims = node.tensors(t).dims();
-          if (dims.size() > kMaxLayoutDims)
+          if (dims.size() > kLayoutDims)
             throw_error(src, TG_STR(nf << "[" << j << "].tensors[" << t << "].dims"),
-                        TG_STR("at most " << kMaxLayoutDims << " dimensions"), TG_STR(dims.size()));
+                        TG_STR("at most " << kLayoutDims << " dimensions"), TG_STR(dims.size()));
           for (int d = 0; d < dims.size(); ++d) {
-            if (dims[d] < 0 || dims[d] >= kMaxLayoutDims)
+            if (dims[d] < 0 || dims[d] >= kLayoutDims)
               throw_error(src, TG_STR(nf << "[" << j << "].tensors[" << t << "].dims[" << d << "]"),
-                          TG_STR("a dimension in [0, " << kMaxLayoutDims - 1 << "]"),
-                          TG_STR(dims[d]));
-            g.node_config_feat[base + (k * kMaxLayoutTensors + t) * kMaxLayoutDims + d] =
+                          TG_STR("a dimension in [0, " << kLayoutDims - 1 << "]"), TG_STR(dims[d]));
+            g.node_config_feat[base + (k * kLayoutTensors + t) * kLayoutDims + d] =
                 static_cast<float>(dims[d]);
           }
         }

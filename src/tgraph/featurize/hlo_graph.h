@@ -47,6 +47,12 @@ void instruction_features(const xla::HloInstructionProto& inst, bool is_root,
 // each; an empty list has product 0 here, unlike node features), written to out[0..23].
 void tile_config_features(const xla::TileSizeConfig& config, float* out);
 
+// The whole file at `path` (a record or a dump). A directory or an unreadable file throws
+// tgraph::Error expecting `what` (e.g. "a tuning record file (.pb)"), or `readable` for read
+// errors.
+std::string read_whole_file(const std::string& path, const std::string& what,
+                            const std::string& readable);
+
 // ---- Wire-level scanning (record and dump kind detection) ----
 
 // One top-level field of a binary protobuf message.

@@ -31,9 +31,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace gp = google::protobuf;
 
-constexpr int kLayoutTensors = 3;  // output, operand 0, operand 1
-constexpr int kLayoutDims = 6;
-
 const char* const kWhatWeRead =
     "an HLO dump (HloProto, HloModuleProto or HloSnapshot protobuf, binary or text format, "
     "optionally gzip) or a tuning record (ModuleTuningData / TuningData)";
@@ -44,13 +41,7 @@ const char* const kHowToDump =
     ", or TF tf.function(f).experimental_get_compiler_ir(*args)(stage='hlo_serialized')";
 
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw_error(path, "", "an HLO dump file", "a directory");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw_error(path, "", "a readable HLO dump file", std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw_error(path, "", "a readable HLO dump file", "a read error");
-  return bytes;
+  return read_whole_file(path, "an HLO dump file", "a readable HLO dump file");
 }
 
 std::string kind_name(HloFileKind k) {
@@ -587,7 +578,6 @@ ModuleGraph build(Module&& mod, const HloFileInfo& info, const std::string& sour
       }
     }
   }
-  static_assert(kLayoutTensors * kLayoutDims == kLayoutConfigDim, "3 tensors x 6 dims");
   TG_CHECK(node == N, "numbered ", node, " nodes, the encoder ", N);
   const int64_t NC = static_cast<int64_t>(g.node_config_ids.size());
   if (NC == 0)

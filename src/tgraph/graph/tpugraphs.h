@@ -11,10 +11,12 @@
 
 namespace tgraph {
 
-constexpr int kNodeFeatDim = 140;     // node_feat columns
-constexpr int kLayoutConfigDim = 18;  // node_config_feat last axis: 3 tensors x 6 dims
-constexpr int kTileConfigDim = 24;    // config_feat columns
-constexpr int kNumOpcodes = 121;      // opcode ids 0..120
+constexpr int kNodeFeatDim = 140;  // node_feat columns
+constexpr int kLayoutTensors = 3;  // layout config slots: output, operand 0, operand 1
+constexpr int kLayoutDims = 6;     // values per slot (a minor_to_major list, -1 padded)
+constexpr int kLayoutConfigDim = kLayoutTensors * kLayoutDims;  // node_config_feat last axis: 18
+constexpr int kTileConfigDim = 24;                              // config_feat columns
+constexpr int kNumOpcodes = 121;                                // opcode ids 0..120
 
 enum class Kind { kLayout, kTile };
 

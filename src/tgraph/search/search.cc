@@ -36,20 +36,10 @@ struct Pool {
   }
 };
 
-// Nodes of a row that differ from the default (any slot set).
-std::vector<int64_t> changed_nodes(const float* row, const LayoutSpace& space) {
-  std::vector<int64_t> out;
-  constexpr int kNode = kSlots * kSlotDims;
-  for (int64_t k = 0; k < space.num_config_nodes(); ++k)
-    if (std::any_of(row + k * kNode, row + (k + 1) * kNode, [](float v) { return v != -1.f; }))
-      out.push_back(k);
-  return out;
-}
-
 // Resets random changed nodes to the default until at most `limit` remain.
 void clamp_changes(float* row, const LayoutSpace& space, int64_t limit, std::mt19937_64& rng) {
   if (limit <= 0) return;
-  std::vector<int64_t> ch = changed_nodes(row, space);
+  std::vector<int64_t> ch = space.changed_nodes(row);
   constexpr int kNode = kSlots * kSlotDims;
   while (int64_t(ch.size()) > limit) {
     const size_t i = size_t(rng() % ch.size());
@@ -98,7 +88,7 @@ SearchResult evolve(const CostModel& model, const GraphHandle& h, const LayoutSp
   for (size_t i = 0; i + size_t(W) <= opt.initial.size() && n0 < P; i += size_t(W)) {
     if (!space.legal(opt.initial.data() + i) ||
         (opt.max_changed_nodes > 0 &&
-         int64_t(changed_nodes(opt.initial.data() + i, space).size()) > opt.max_changed_nodes)) {
+         int64_t(space.changed_nodes(opt.initial.data() + i).size()) > opt.max_changed_nodes)) {
       ++res.initial_skipped;
       continue;
     }

@@ -177,6 +177,15 @@ void LayoutSpace::mutate(float* row, int64_t n, std::mt19937_64& rng) const {
   }
 }
 
+std::vector<int64_t> LayoutSpace::changed_nodes(const float* row) const {
+  constexpr int kNode = kSlots * kSlotDims;
+  std::vector<int64_t> out;
+  for (int64_t k = 0; k < nc_; ++k)
+    if (std::any_of(row + k * kNode, row + (k + 1) * kNode, [](float v) { return v != -1.f; }))
+      out.push_back(k);
+  return out;
+}
+
 bool LayoutSpace::legal(const float* row, std::string* why) const {
   std::vector<uint8_t> searchable(size_t(nc_), 0);
   for (int64_t k : searchable_) searchable[size_t(k)] = 1;

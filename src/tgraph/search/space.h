@@ -23,8 +23,8 @@
 
 namespace tgraph::search {
 
-constexpr int kSlots = 3;     // output, operand 0, operand 1
-constexpr int kSlotDims = 6;  // values per slot
+constexpr int kSlots = kLayoutTensors;  // output, operand 0, operand 1 (graph/tpugraphs.h)
+constexpr int kSlotDims = kLayoutDims;  // values per slot
 
 struct SlotSpace {
   int rank = 0;    // 0: the node has no such tensor (or it is a scalar / tuple): never set
@@ -67,6 +67,8 @@ class LayoutSpace {
   // Changes `n` distinct searchable nodes (each to a different value than before); n >= the
   // number of searchable nodes redraws them all.
   void mutate(float* row, int64_t n, std::mt19937_64& rng) const;
+  // Configurable-node positions whose slots are not all -1 in `row` (differ from the default).
+  std::vector<int64_t> changed_nodes(const float* row) const;
   // Whether a row is legal in this space (slots outside it must be -1). On failure *why names
   // the node and slot.
   bool legal(const float* row, std::string* why = nullptr) const;

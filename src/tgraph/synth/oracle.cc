@@ -81,6 +81,14 @@ int64_t SynthOracle::num_config_nodes() const {
   return impl_->cost->num_config_nodes();
 }
 
+int64_t SynthOracle::num_nodes() const {
+  return impl_->module->size();
+}
+
+const std::vector<int64_t>& SynthOracle::node_config_ids() const {
+  return impl_->cost->config_node_ids();
+}
+
 double SynthOracle::default_runtime_ns() const {
   return impl_->cost->default_runtime_ns();
 }

@@ -25,6 +25,8 @@ class SynthOracle {
   ~SynthOracle();
 
   int64_t num_config_nodes() const;
+  int64_t num_nodes() const;
+  const std::vector<int64_t>& node_config_ids() const;  // [NC] ascending, as in the file
   // Noise-free runtime (ns) of `count` configurations [count, NC, 18] (values -1..5).
   std::vector<double> runtimes_ns(const float* rows, int64_t count, int threads = 1) const;
   double default_runtime_ns() const;  // the all -1 configuration
