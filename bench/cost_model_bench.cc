@@ -67,7 +67,7 @@ const std::string& model_file(int which) {
         tgraph::ModelConfig::preset(which == 2 ? "baseline" : "tgraph-cpu", which == 1);
     tgraph::Model m = tgraph::make_model(c);
     tgraph::Sample s = tgraph::sample_from_layout(
-        std::make_shared<const tgraph::LayoutGraph>(graph(0).g), true, true);
+        std::make_shared<const tgraph::LayoutGraph>(graph(0).g), tgraph::Reach{}, true);
     tgraph::ModelFile f;
     f.config = c;
     f.normalizer = tgraph::fit_normalizer_blocks({{s.node_feat.data(), s.num_nodes}}).to_json();

@@ -110,7 +110,11 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
     else if (k == "max_valid_graphs")
       o.max_valid_graphs = v.cast<int64_t>();
     else if (k == "no_prune")
-      o.prune = !v.cast<bool>();
+      o.reach = v.cast<bool>() ? tgraph::Reach::whole() : tgraph::Reach{};
+    else if (k == "reach")
+      o.reach = tgraph::Reach::parse(v.cast<std::string>(), "reach");
+    else if (k == "init")
+      o.init_model = v.cast<std::string>();
     else if (k == "resume")
       o.resume = v.cast<bool>();
     else if (k == "progress")
@@ -254,8 +258,8 @@ PYBIND11_MODULE(_tgraph, m) {
             py::gil_scoped_release nogil;
             return tgraph::CostModel::load(path, o);
           },
-          py::arg("path"), py::arg("device") = "cpu", py::arg("threads") = 0,
-          py::arg("slate") = 512, py::arg("seed") = 0, py::arg("update_lr") = 1e-4)
+          py::arg("path"), py::arg("device") = "cpu", py::arg("threads") = 0, py::arg("slate") = 0,
+          py::arg("seed") = 0, py::arg("update_lr") = 1e-4)
       .def(
           "save",
           [](const tgraph::CostModel& c, const std::string& path) {

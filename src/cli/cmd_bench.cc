@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/model_flags.h"
+#include "cli/reach_flags.h"
 #include "tgraph/train/bench.h"
 
 namespace tgraph::cli {
@@ -10,7 +11,7 @@ void register_bench(CLI::App& app, Action* action) {
   struct Opts {
     BenchOptions b;
     ContextFlags ctx;
-    bool no_prune = false;
+    ReachFlags reach;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand(
@@ -21,7 +22,7 @@ void register_bench(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->b.slate, "training slate")->capture_default_str();
   sub->add_option("--infer-slate", o->b.infer_slate, "inference slate")->capture_default_str();
   sub->add_option("--steps", o->b.steps, "timed training steps")->capture_default_str();
-  sub->add_flag("--no-prune", o->no_prune, "whole graph");
+  add_reach_flags(sub, &o->reach, "whole graph (= --reach whole)");
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 1, 1 << 20);
   bound(sub, "--infer-slate", 1, 1 << 20);
@@ -31,7 +32,7 @@ void register_bench(CLI::App& app, Action* action) {
     *action = [o] {
       BenchOptions b = o->b;
       b.ctx = make_context(o->ctx);
-      b.prune = !o->no_prune;
+      b.reach = reach_from_flags(o->reach);
       std::cout << run_layout_bench(b).dump(2) << "\n";
       return 0;
     };

@@ -14,7 +14,7 @@ namespace tgraph::cli {
 void register_evaluate(CLI::App& app, Action* action) {
   struct Opts {
     std::string model, data, collection, split = "valid", cache, json_out, heuristic;
-    int64_t slate = 512;
+    int64_t slate = 0;
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
@@ -29,10 +29,12 @@ void register_evaluate(CLI::App& app, Action* action) {
   sub->add_option("--split", o->split, "train | valid (test files are unlabelled)")
       ->capture_default_str();
   sub->add_option("--cache", o->cache, "packed-graph cache directory (default: a temp dir)");
-  sub->add_option("--slate", o->slate, "configurations scored together")->capture_default_str();
+  sub->add_option("--slate", o->slate,
+                  "configurations scored together (default: the model's: 2 x its training slate "
+                  "with cross-attention, else 512)");
   sub->add_option("--json", o->json_out, "also write the report as JSON here");
   add_context_flags(sub, &o->ctx);
-  bound(sub, "--slate", 1, 1 << 20);
+  bound(sub, "--slate", 0, 1 << 20);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/reach_flags.h"
 #include "tgraph/data/pack.h"
 #include "tgraph/graph/tpugraphs.h"
 #include "tgraph/util/error.h"
@@ -16,7 +17,8 @@ namespace {
 struct PackOpts {
   std::string data, out, split = "all";
   std::vector<std::string> collections;
-  bool no_prune = false, no_repad = false, dedup = false, no_dedup = false;
+  ReachFlags reach;
+  bool no_repad = false, dedup = false, no_dedup = false;
   int threads = 0;
 };
 
@@ -59,7 +61,7 @@ int run_pack(const PackOpts& o) {
         continue;
       }
       PackOptions opt;
-      opt.prune = !o.no_prune;
+      opt.reach = reach_from_flags(o.reach);
       opt.repad = !o.no_repad;
       // Dedup only where runtimes are learned from; valid/test keep every row so predictions
       // line up with the file's configuration indices.
@@ -108,9 +110,7 @@ void register_pack(CLI::App& app, Action* action) {
                   "train | valid | test | all (default; missing ones skipped)");
   sub->add_option("--out", o->out, "cache root; packs go to OUT/layout/SRC/SEARCH/SPLIT/*.tgpack")
       ->required();
-  sub->add_flag("--no-prune", o->no_prune,
-                "keep the whole graph (default: prune to configurable "
-                "nodes and their neighbours)");
+  add_reach_flags(sub, &o->reach, "keep the whole graph (= --reach whole)");
   sub->add_flag("--no-repad", o->no_repad, "keep minor_to_major 0-padded as in the files");
   sub->add_flag("--dedup", o->dedup,
                 "de-duplicate configurations in every split (default: train only)");

@@ -16,7 +16,7 @@ void register_predict(CLI::App& app, Action* action) {
     std::vector<std::string> models;
     std::string data, collection, split = "test", cache, out;
     bool all = false;
-    int64_t slate = 512;
+    int64_t slate = 0;
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
@@ -31,10 +31,12 @@ void register_predict(CLI::App& app, Action* action) {
   sub->add_option("--collection", o->collection, "default: the model's training collection");
   sub->add_option("--split", o->split, "train | valid | test")->capture_default_str();
   sub->add_option("--cache", o->cache, "packed-graph cache directory (default: a temp dir)");
-  sub->add_option("--slate", o->slate, "configurations scored together")->capture_default_str();
+  sub->add_option("--slate", o->slate,
+                  "configurations scored together (default: the model's: 2 x its training slate "
+                  "with cross-attention, else 512)");
   sub->add_option("--out", o->out, "CSV file to write")->required();
   add_context_flags(sub, &o->ctx);
-  bound(sub, "--slate", 1, 1 << 20);
+  bound(sub, "--slate", 0, 1 << 20);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);

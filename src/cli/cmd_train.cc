@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/model_flags.h"
+#include "cli/reach_flags.h"
 #include "tgraph/graph/tpugraphs.h"
 #include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
@@ -14,7 +15,8 @@ void register_train(CLI::App& app, Action* action) {
     TrainOptions t;
     ContextFlags ctx;
     int cross_attention = -1;
-    bool no_prune = false, no_progress = false;
+    ReachFlags reach;
+    bool no_progress = false;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand(
@@ -48,8 +50,9 @@ void register_train(CLI::App& app, Action* action) {
       "--slate", o->t.slate,
       "configurations per graph and step (default 64 default / 128 random; 32 tgraph-cpu; 16 "
       "baseline; 256 tile)");
-  sub->add_option("--eval-slate", o->t.eval_slate, "slate size when scoring validation graphs")
-      ->capture_default_str();
+  sub->add_option("--eval-slate", o->t.eval_slate,
+                  "slate size when scoring validation graphs (default: 2 x --slate with "
+                  "cross-attention, else 512)");
   sub->add_option("--lr", o->t.lr, "peak learning rate (default 1e-3; 3e-3 for tgraph-cpu)");
   sub->add_option("--weight-decay", o->t.weight_decay, "AdamW weight decay")->capture_default_str();
   sub->add_option("--warmup", o->t.warmup, "warm-up fraction of the budget")->capture_default_str();
@@ -59,7 +62,10 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--eval-every", o->t.eval_every_s,
                   "seconds between validations (default budget/10)");
   sub->add_option("--eval-every-steps", o->t.eval_every_steps, "steps between validations");
-  sub->add_flag("--no-prune", o->no_prune, "train on whole graphs (no pruning)");
+  add_reach_flags(sub, &o->reach, "train on whole graphs (= --reach whole)");
+  sub->add_option("--init", o->t.init_model,
+                  "start from this model file's weights and normalisers (same task, preset, "
+                  "width and reach; tensors it lacks, e.g. cross-attention, start fresh)");
   sub->add_flag("--resume", o->t.resume, "continue from RUN/checkpoint if present");
   sub->add_flag("--no-progress", o->no_progress, "no progress bar");
   sub->add_option("--dist-init", o->t.dist.init,
@@ -72,7 +78,7 @@ void register_train(CLI::App& app, Action* action) {
       ->check(CLI::Range(1.0, 86400.0));
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 0, 1 << 20);
-  bound(sub, "--eval-slate", 2, 1 << 20);
+  bound(sub, "--eval-slate", 0, 1 << 20);
   bound(sub, "--hidden", 0, 8192);
   bound(sub, "--steps", 0, 1e12);
   bound(sub, "--time-budget", 0, 1e7);
@@ -97,7 +103,7 @@ void register_train(CLI::App& app, Action* action) {
         cf.device = std::string("cuda:") + lr;
       t.ctx = make_context(cf);
       t.cross_attention = o->cross_attention;
-      t.prune = !o->no_prune;
+      t.reach = reach_from_flags(o->reach);
       t.progress = !o->no_progress;
       TrainResult r = train(t);
       std::cout << r.to_json().dump(2) << "\n";

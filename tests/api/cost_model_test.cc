@@ -90,7 +90,7 @@ TEST(CostModelApi, ScoresOfCandidatesEqualTheEvaluationPath) {
   EXPECT_EQ(m.candidate_width(h), 4 * 18);
   // The evaluator's scores of the file's own configurations.
   LoadedModel lm = load_model(fx().layout_model, torch::kCPU);
-  Sample s = sample_from_layout(std::make_shared<const LayoutGraph>(g), true, true);
+  Sample s = sample_from_layout(std::make_shared<const LayoutGraph>(g), Reach{}, true);
   std::vector<double> ref = score_sample(lm, s, 512, 0).score;
   // The same configurations as in-memory candidates (cached graph encoding, any batch split).
   Scores a = m.score(h, own_candidates(g));

@@ -129,11 +129,28 @@ TEST(Pack, ConcurrentReadsAgree) {
   EXPECT_EQ(ok, std::vector<int>(4, 1));
 }
 
+TEST(Pack, EveryReachRoundTripsThroughTheHeaderWithItsGraph) {
+  test::TempDir d;
+  test::write_layout(d.file("g.npz"), test::make_layout_arrays(40, 4, 10));
+  LayoutGraph g = load_layout(d.file("g.npz"));
+  for (Reach r :
+       {Reach{}, Reach::whole(), Reach::with_hops(2), Reach::with_hops(16), Reach::contract()}) {
+    PackOptions o;
+    o.reach = r;
+    pack_layout_graph(d.file("g.npz"), d.file("g.tgpack"), o);
+    PackedGraph p = PackedGraph::open(d.file("g.tgpack"));
+    EXPECT_EQ(p.options(), o) << r.str();
+    PrunedGraph want = prune_layout(g.edge_index, g.num_nodes, g.node_config_ids, r);
+    EXPECT_EQ(p.edge_index(), want.edge_index) << r.str();
+    EXPECT_EQ(p.node_ids(), want.node_ids) << r.str();
+  }
+}
+
 TEST(Pack, NoPruneNoRepadKeepsTheWholeGraphVerbatim) {
   test::TempDir d;
   test::write_layout(d.file("g.npz"), test::make_layout_arrays(20, 3, 10));
   PackOptions o;
-  o.prune = false;
+  o.reach = Reach::whole();
   o.repad = false;
   pack_layout_graph(d.file("g.npz"), d.file("g.tgpack"), o);
   PackedGraph p = PackedGraph::open(d.file("g.tgpack"));
@@ -361,7 +378,14 @@ TEST(PackCollection, PacksSkipsUpToDateRepacksStaleAndRemovesOrphans) {
   EXPECT_EQ(list_packed(dir).size(), 2u);
   EXPECT_FALSE(PackedGraph::open(dir + "/b.tgpack").is_stale(b));
 
-  o.prune = false;  // different options: everything is repacked
+  o.reach = Reach::whole();  // another reach: its own cache tree, packed there
+  pack_collection(root, c, "train", cache, o, 2, &st);
+  EXPECT_EQ(st.packed, 2);
+  EXPECT_EQ(list_packed(c.dir(cache + "/reach-whole", "train")).size(), 2u);
+  o.reach = Reach{};  // the default tree was left alone
+  pack_collection(root, c, "train", cache, o, 2, &st);
+  EXPECT_EQ(st.skipped, 2);
+  o.dedup = !o.dedup;  // other options, same tree: repacked in place
   pack_collection(root, c, "train", cache, o, 2, &st);
   EXPECT_EQ(st.packed, 2);
 

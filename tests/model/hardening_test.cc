@@ -120,17 +120,41 @@ TEST(Hardening, CraftedModelFilesFailBeforeAllocatingOrScoring) {
   expect(with_header(nb, h), "finite weights");
 }
 
+// preprocessing.prune: the reference's true/false, or a reach's name; anything else names the key.
+TEST(Hardening, ModelFileReachIsReadOrRefusedByName) {
+  test::TempDir d;
+  ModelBytes b = small_model(d.file("m.tgm"));
+  EXPECT_EQ(load_model(d.file("m.tgm"), torch::kCPU).reach, Reach{});
+  nlohmann::json h = b.header;
+  for (const auto& [v, want] :
+       std::vector<std::pair<nlohmann::json, Reach>>{{false, Reach::whole()},
+                                                     {"hops:3", Reach::with_hops(3)},
+                                                     {"contract", Reach::contract()}}) {
+    h["preprocessing"]["prune"] = v;
+    test::write_bytes(d.file("r.tgm"), with_header(b, h));
+    EXPECT_EQ(load_model(d.file("r.tgm"), torch::kCPU).reach, want) << v.dump();
+    EXPECT_EQ(reach_from_json(reach_to_json(want), "x"), want);
+  }
+  for (const nlohmann::json& bad :
+       {nlohmann::json("hops:0"), nlohmann::json(1), nlohmann::json("reach")}) {
+    h["preprocessing"]["prune"] = bad;
+    std::string e = load_error(d, with_header(b, h));
+    EXPECT_NE(e.find("preprocessing.prune"), std::string::npos) << e;
+    EXPECT_NE(e.find("bad.tgm"), std::string::npos) << e;
+  }
+}
+
 TEST(Hardening, NumericFlagsOutOfRangeAreUsageErrors) {
   test::TempDir d;
   const std::string tg = test::cli_path();
   ModelBytes b = small_model(d.file("m.tgm"));
   for (const std::string& args : std::vector<std::string>{
-           "evaluate --model " + d.file("m.tgm") + " --data x --slate 0",
-           "predict --model " + d.file("m.tgm") + " --data x --out o.csv --slate 0",
-           "rank " + d.file("m.tgm") + " g.npz --slate 0",
+           "evaluate --model " + d.file("m.tgm") + " --data x --slate -1",
+           "predict --model " + d.file("m.tgm") + " --data x --out o.csv --slate -1",
+           "rank " + d.file("m.tgm") + " g.npz --slate -1",
            "train --data x --out y --steps 5 --slate -1",
            "train --data x --out y --steps 5 --threads -2",
-           "train --data x --out y --steps 5 --eval-slate 1", "bench g.npz --steps 0"}) {
+           "train --data x --out y --steps 5 --eval-slate -1", "bench g.npz --steps 0"}) {
     auto r = test::run_command(tg + " " + args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
   }

@@ -114,17 +114,60 @@ TEST(Train, ResumeContinuesFromTheCheckpoint) {
   EXPECT_EQ(log[log.size() - 2]["step"], 20);  // the first run's last evaluation, kept in the log
 }
 
+// --init (transfer): a run that starts from a model file and barely moves scores like that file;
+// a cross-attention model can start from one without (its attention tensors start fresh);
+// another width or reach is refused, naming the file.
+TEST(Train, InitStartsFromAModelFilesWeights) {
+  test::TempDir d;
+  write_toy_collection(d.file("npz"));
+  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
+  TrainResult src = train(o);
+  TrainOptions t = tiny_options(d.file("npz"), d.file("init"));
+  t.init_model = src.last_model;
+  t.lr = 1e-12;
+  t.weight_decay = 0;
+  t.steps = 1;
+  t.ctx.seed = 11;  // other fresh weights: only --init can make the two runs agree
+  TrainResult r = train(t);
+  EXPECT_NEAR(r.last, src.last, 1e-6);
+  LoadedModel lm = load_model(r.last_model, torch::kCPU);
+  EXPECT_EQ(lm.file().training["init_from"], src.last_model);
+  const auto n = static_cast<int64_t>(load_model_file(src.last_model).tensors.size());
+  EXPECT_EQ(lm.file().training["init_tensors"].get<int64_t>(), n);
+
+  TrainOptions x = t;
+  x.out_dir = d.file("xattn");
+  x.cross_attention = 1;
+  TrainResult rx = train(x);
+  LoadedModel lx = load_model(rx.last_model, torch::kCPU);
+  const int64_t nx = lx.file().training["init_tensors"].get<int64_t>();
+  EXPECT_GT(nx, 0);  // cross-attention narrows most layers: only some tensors carry over
+  EXPECT_LT(nx, static_cast<int64_t>(lx.file().tensors.size()));
+
+  TrainOptions w = t;
+  w.out_dir = d.file("wide");
+  w.hidden = 32;
+  std::string m = test::error_of([&] { train(w); });
+  EXPECT_NE(m.find(src.last_model), std::string::npos) << m;
+  EXPECT_NE(m.find("hidden 32"), std::string::npos) << m;
+  TrainOptions c = t;
+  c.out_dir = d.file("contract");
+  c.reach = Reach::contract();
+  m = test::error_of([&] { train(c); });
+  EXPECT_NE(m.find("preprocessing.prune"), std::string::npos) << m;
+}
+
 TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   test::TempDir d;
   write_toy_graph(d.file("g.npz"), 40, 4, 12, 5);
   auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
   FeatureNormalizer norm;
-  Sample pruned = sample_from_layout(g, /*prune=*/true, true);
+  Sample pruned = sample_from_layout(g, Reach{}, true);
   GraphTensors pruned_t = make_graph_tensors(pruned, norm, torch::kCPU);
   ASSERT_LT(pruned.num_nodes, g->num_nodes);
   // Restrict the whole graph by hand: keep configurable nodes and neighbours, and the edges that
   // touch a configurable node; then build the inputs without pruning from that graph.
-  PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, true);
+  PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, Reach{});
   LayoutGraph r = *g;
   r.node_feat = gather_rows(g->node_feat.data(), 140, p.node_ids);
   r.node_opcode = gather_rows(g->node_opcode.data(), 1, p.node_ids);
@@ -133,7 +176,8 @@ TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   r.num_edges = p.num_edges();
   r.node_config_ids.clear();
   for (int64_t pos : p.config_pos) r.node_config_ids.push_back(pos);
-  Sample restricted = sample_from_layout(std::make_shared<const LayoutGraph>(r), false, true);
+  Sample restricted =
+      sample_from_layout(std::make_shared<const LayoutGraph>(r), Reach::whole(), true);
   GraphTensors restricted_t = make_graph_tensors(restricted, norm, torch::kCPU);
   torch::manual_seed(0);
   for (bool attn : {false, true}) {
@@ -144,7 +188,7 @@ TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
     auto b = score_configs(*m, restricted_t, restricted, nullptr, 5, 1);
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
     // And the whole graph scores differently (pruning does change what the model sees).
-    Sample whole = sample_from_layout(g, false, true);
+    Sample whole = sample_from_layout(g, Reach::whole(), true);
     auto w = score_configs(*m, make_graph_tensors(whole, norm, torch::kCPU), whole, nullptr, 5, 1);
     double diff = 0;
     for (size_t i = 0; i < a.size(); ++i) diff += std::abs(a[i] - w[i]);
@@ -156,7 +200,7 @@ TEST(Scoring, SlateSizeDoesNotMatterWithoutCrossAttention) {
   test::TempDir d;
   write_toy_graph(d.file("g.npz"), 30, 3, 20, 9);
   auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
-  Sample in = sample_from_layout(g, true, true);
+  Sample in = sample_from_layout(g, Reach{}, true);
   GraphTensors t = make_graph_tensors(in, FeatureNormalizer{}, torch::kCPU);
   ModelConfig c = ModelConfig::preset("tgraph", false);
   c.hidden = 16;

@@ -128,7 +128,8 @@ CostModel::CostModel(CostModel&&) noexcept = default;
 CostModel& CostModel::operator=(CostModel&&) noexcept = default;
 
 CostModel CostModel::load(const std::string& path, const CostModelOptions& opt) {
-  if (opt.slate < 1) throw_error("cost model options", "slate", ">= 1", std::to_string(opt.slate));
+  if (opt.slate < 0)
+    throw_error("cost model options", "slate", ">= 0 (0: the model's)", std::to_string(opt.slate));
   if (!(opt.update_lr > 0))
     throw_error("cost model options", "update_lr", "> 0", std::to_string(opt.update_lr));
   auto impl = std::make_unique<Impl>();
@@ -138,6 +139,7 @@ CostModel CostModel::load(const std::string& path, const CostModelOptions& opt) 
   impl->ctx.seed = opt.seed;
   init_torch(impl->ctx);
   impl->m = load_model(path, impl->ctx.device);
+  if (impl->opt.slate == 0) impl->opt.slate = default_inference_slate(impl->m);
   const ModelFile& f = impl->m.file();
   impl->loss.name = f.training.value("loss", "hinge");
   validate_loss_options(impl->loss);
@@ -178,7 +180,7 @@ GraphHandle CostModel::prepare(const LayoutGraph& g) const {
   if (g.num_config_nodes == 0)
     throw_error(g.path, "node_config_ids", "at least one configurable node", "none");
   return impl_->prepare(
-      sample_from_layout(std::make_shared<const LayoutGraph>(g), impl_->m.prune, impl_->m.repad));
+      sample_from_layout(std::make_shared<const LayoutGraph>(g), impl_->m.reach, impl_->m.repad));
 }
 
 GraphHandle CostModel::prepare(const TileGraph& g) const {

@@ -38,9 +38,9 @@ namespace tgraph {
 struct CostModelOptions {
   std::string device = "cpu";  // "cpu" | "cuda" | "cuda:N"
   int threads = 0;             // intra-op threads; 0 = all cores (process-wide in LibTorch)
-  int64_t slate = 512;         // candidates scored together (matters with cross-attention)
-  uint64_t seed = 0;           // slate partition of score_own(); update()'s slate sampling
-  double update_lr = 1e-4;     // AdamW learning rate of update()
+  int64_t slate = 0;        // candidates scored together; 0: the model's (default_inference_slate)
+  uint64_t seed = 0;        // slate partition of score_own(); update()'s slate sampling
+  double update_lr = 1e-4;  // AdamW learning rate of update()
 };
 
 // Scores of K candidates: lower = predicted faster. For an ensemble, `score` is the mean of the

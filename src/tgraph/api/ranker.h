@@ -22,8 +22,8 @@ namespace tgraph {
 struct RankerOptions {
   std::string device = "cpu";  // "cpu" | "cuda" | "cuda:N"
   int threads = 0;             // intra-op threads; 0 = all cores
-  int64_t slate = 512;         // configurations scored together (matters with cross-attention)
-  uint64_t seed = 0;           // fixes the slate partition
+  int64_t slate = 0;  // configurations scored together; 0: the model's (default_inference_slate)
+  uint64_t seed = 0;  // fixes the slate partition
 };
 
 struct Ranking {

@@ -5,7 +5,8 @@
 //   0       magic "TGPACK01" (8 bytes)
 //   8       u32 format version (kPackFormatVersion)
 //   12      u32 header_bytes (multiple of 64; the first section starts there)
-//   16      u32 flags: 1 prune, 2 dedup, 4 repad, 8 labelled
+//   16      u32 flags: 1 prune, 2 dedup, 4 repad, 8 labelled, 16 contract; bits 8..15: the
+//           K of hops:K (0 in packs written before reach modes: K = 1)
 //   20      u32 stem length in bytes
 //   24      u64 source .npz size, u64 source content key (source_content_key) -> staleness
 //   40      i64 N', E', NC, C, source N, source E, source C, duplicates removed
@@ -67,7 +68,8 @@ int hash_slot(int s) {
   return s < kConfigFeat ? s : s - 1;
 }
 
-constexpr uint32_t kPrune = 1, kDedup = 2, kRepad = 4, kLabelled = 8;  // header flags
+constexpr uint32_t kPrune = 1, kDedup = 2, kRepad = 4, kLabelled = 8, kContract = 16;  // flags
+constexpr int kHopsShift = 8;  // flags bits 8..15: K of hops:K
 
 // MurmurHash64A: fast word-wise hash; two seeds give the 128-bit row fingerprint for dedup.
 uint64_t hash64(const void* key, size_t len, uint64_t seed) {
@@ -263,7 +265,7 @@ void pack_layout_graph(const std::string& npz_path, const std::string& out_path,
   lo.validate_config_values = false;  // validated below in the single streaming pass
   LayoutGraph g = load_layout(npz_path, lo);
 
-  const PrunedGraph p = prune_layout(g.edge_index, g.num_nodes, g.node_config_ids, opt.prune);
+  const PrunedGraph p = prune_layout(g.edge_index, g.num_nodes, g.node_config_ids, opt.reach);
   std::vector<float> feat = gather_rows(g.node_feat.data(), kNodeFeatDim, p.node_ids);
   std::vector<float>().swap(g.node_feat);
   if (opt.repad) repad_minor_to_major(feat.data(), p.num_nodes);
@@ -275,8 +277,10 @@ void pack_layout_graph(const std::string& npz_path, const std::string& out_path,
     throw_error(npz_path, "", TG_STR("a file name of at most " << kMaxStem << " bytes"),
                 TG_STR(h.stem_len << " bytes"));
   h.header_bytes = static_cast<uint32_t>(align_up(kFixedHeader + h.stem_len));
-  h.flags = (opt.prune ? kPrune : 0) | (opt.dedup ? kDedup : 0) | (opt.repad ? kRepad : 0) |
-            (g.labelled ? kLabelled : 0);
+  h.flags =
+      (opt.reach.pruned() ? kPrune : 0) | (opt.reach.mode == Reach::kContract ? kContract : 0) |
+      (opt.reach.mode == Reach::kHops ? static_cast<uint32_t>(opt.reach.hops) << kHopsShift : 0) |
+      (opt.dedup ? kDedup : 0) | (opt.repad ? kRepad : 0) | (g.labelled ? kLabelled : 0);
   h.source_size = stamp.size;
   h.source_key = key;
   h.n = p.num_nodes;
@@ -501,7 +505,15 @@ PackedGraph PackedGraph::open(const std::string& path) {
          TG_STR(g.file_bytes_ << " bytes" << (g.file_bytes_ < end ? " (truncated)" : "")));
 
   g.stem_.shrink_to_fit();
-  g.options_.prune = h.flags & kPrune;
+  const int hops = static_cast<int>((h.flags >> kHopsShift) & 0xff);
+  if (!(h.flags & kPrune))
+    g.options_.reach = Reach::whole();
+  else if (h.flags & kContract)
+    g.options_.reach = Reach::contract();
+  else if (hops <= Reach::kMaxHops)
+    g.options_.reach = Reach::with_hops(std::max(hops, 1));
+  else
+    fail("flags", TG_STR("hops:K with K <= " << Reach::kMaxHops), TG_STR("K = " << hops));
   g.options_.dedup = h.flags & kDedup;
   g.options_.repad = h.flags & kRepad;
   g.labelled_ = h.flags & kLabelled;
@@ -607,7 +619,15 @@ std::string pack_collection(const std::string& npz_root, const Collection& c,
     throw_error("--collection", "", "a layout collection (layout:{xla|nlp}:{random|default})",
                 c.name());
   const std::vector<std::string> files = list_graph_files(c.dir(npz_root, split));
-  const std::string out_dir = c.dir(cache_root, split);
+  // Another reach than the default gets its own cache tree, so runs that differ only in reach can
+  // share a cache root without rebuilding each other's packs.
+  std::string root = cache_root;
+  if (opt.reach != Reach{}) {
+    std::string tag = opt.reach.str();
+    std::replace(tag.begin(), tag.end(), ':', '-');
+    root = (fs::path(cache_root) / ("reach-" + tag)).string();
+  }
+  const std::string out_dir = c.dir(root, split);
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) throw_error(out_dir, "", "a writable cache directory", ec.message());

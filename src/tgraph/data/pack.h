@@ -11,16 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "tgraph/data/prune.h"
 #include "tgraph/graph/tpugraphs.h"
 
 namespace tgraph {
 
 struct PackOptions {
-  bool prune = true;   // keep configurable nodes + direct neighbours (prune_layout)
+  Reach reach;         // which nodes and edges are kept (prune_layout; default hops:1)
   bool dedup = false;  // training split only: identical configuration rows -> one row
   bool repad = true;   // minor_to_major columns re-padded with -1 (repad_minor_to_major)
   bool operator==(const PackOptions& o) const {
-    return prune == o.prune && dedup == o.dedup && repad == o.repad;
+    return reach == o.reach && dedup == o.dedup && repad == o.repad;
   }
   bool operator!=(const PackOptions& o) const { return !(*this == o); }
 };

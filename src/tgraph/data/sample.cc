@@ -32,8 +32,8 @@ Sample sample_from_pack(std::shared_ptr<const PackedGraph> pg) {
   return s;
 }
 
-Sample sample_from_layout(std::shared_ptr<const LayoutGraph> g, bool prune, bool repad) {
-  PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, prune);
+Sample sample_from_layout(std::shared_ptr<const LayoutGraph> g, const Reach& reach, bool repad) {
+  PrunedGraph p = prune_layout(g->edge_index, g->num_nodes, g->node_config_ids, reach);
   Sample s;
   s.task = Kind::kLayout;
   s.stem = g->stem;

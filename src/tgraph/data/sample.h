@@ -43,7 +43,7 @@ struct Sample {
 Sample sample_from_pack(std::shared_ptr<const PackedGraph> pg);
 // From an in-memory layout graph (node_config_feat loaded when it has configurations to read):
 // prunes and re-pads as the model expects.
-Sample sample_from_layout(std::shared_ptr<const LayoutGraph> g, bool prune, bool repad);
+Sample sample_from_layout(std::shared_ptr<const LayoutGraph> g, const Reach& reach, bool repad);
 // From a tile kernel (re-padded; the configuration values stay raw).
 Sample sample_from_tile(std::shared_ptr<const TileGraph> t, bool repad);
 

@@ -14,6 +14,35 @@
 
 namespace tgraph {
 
+int64_t default_inference_slate(const LoadedModel& m) {
+  bool xattn = false;
+  for (const LoadedNet& n : m.members) xattn = xattn || n.file.config.cross_attention;
+  if (!xattn) return kPlainInferenceSlate;
+  int64_t train_slate = 32;
+  const nlohmann::json& t = m.file().training;
+  if (t.contains("slate") && t["slate"].is_number_integer())
+    train_slate = t["slate"].get<int64_t>();
+  return std::clamp<int64_t>(2 * train_slate, 2, int64_t{1} << 20);
+}
+
+nlohmann::json reach_to_json(const Reach& r) {
+  if (r == Reach{}) return true;
+  if (r.mode == Reach::kWhole) return false;
+  return r.str();
+}
+
+Reach reach_from_json(const nlohmann::json& v, const std::string& path) {
+  if (v.is_boolean()) return v.get<bool>() ? Reach{} : Reach::whole();
+  if (v.is_string()) {
+    try {
+      return Reach::parse(v.get<std::string>(), path);
+    } catch (const Error&) {
+    }
+  }
+  throw_error(path, "preprocessing.prune", "true | false | \"hops:K\" | \"contract\"",
+              v.dump().substr(0, 40));
+}
+
 namespace {
 constexpr char kMagic[8] = {'T', 'G', 'R', 'A', 'P', 'H', 'M', 'F'};
 
@@ -284,8 +313,11 @@ ModelFile model_from_header(const nlohmann::json& h, const std::string& path) {
          tr.contains("weight_decay") && tr["weight_decay"].is_number(), "a number");
   expect(tr, "training", "updates", tr.contains("updates") && tr["updates"].is_number_integer(),
          "an integer");
-  expect(pp, "preprocessing", "prune", pp.contains("prune") && pp["prune"].is_boolean(),
-         "true | false");
+  if (f.task == "tile")
+    expect(pp, "preprocessing", "prune", pp.contains("prune") && pp["prune"].is_boolean(),
+           "true | false");
+  else if (pp.contains("prune"))
+    reach_from_json(pp["prune"], path);
   expect(pp, "preprocessing", "repad", pp.contains("repad") && pp["repad"].is_boolean(),
          "true | false");
   if (!h.contains("model")) throw_error(path, "model", "hyper-parameters", "none");
@@ -388,7 +420,9 @@ LoadedModel load_model(const std::string& path, torch::Device device) {
   }
   const ModelFile& f0 = m.members[0].file;
   m.task = f0.task == "tile" ? Kind::kTile : Kind::kLayout;
-  m.prune = m.task == Kind::kLayout && f0.preprocessing.value("prune", true);
+  m.reach = m.task == Kind::kLayout
+                ? reach_from_json(f0.preprocessing.value("prune", nlohmann::json(true)), m.path)
+                : Reach::whole();
   m.repad = f0.preprocessing.value("repad", true);
   m.collection = f0.training.value("collection", m.task == Kind::kTile ? "tile:xla" : "");
   return m;

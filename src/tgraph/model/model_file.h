@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tgraph/data/features.h"
+#include "tgraph/data/prune.h"
 #include "tgraph/model/models.h"
 
 namespace tgraph {
@@ -30,7 +31,7 @@ struct ModelFile {
   std::string task = "layout";  // layout | tile
   ModelConfig config;
   nlohmann::json normalizer;     // FeatureNormalizer::to_json()
-  nlohmann::json preprocessing;  // {"prune": bool, "repad": bool}
+  nlohmann::json preprocessing;  // {"prune": true | false | "hops:K" | "contract", "repad": bool}
   nlohmann::json training;       // collection, loss, steps, seconds, best validation, seed, ...
   std::map<std::string, torch::Tensor> tensors;  // named parameters and buffers
   nlohmann::json optimizer;                      // null, or {"name": "adamw", "lr", "step", ...}
@@ -58,20 +59,37 @@ struct LoadedNet {
   double offset = 0, scale = 1;      // ensemble calibration: member score -> (s - offset) / scale
 };
 
+// preprocessing.prune of a layout model file: true (hops:1, the reference), false (whole) or the
+// reach's name. Other reaches are written as strings on purpose: a build that predates them
+// refuses the file ("expected true | false") instead of scoring it with the wrong graph.
+nlohmann::json reach_to_json(const Reach& r);
+// Throws tgraph::Error naming path and preprocessing.prune.
+Reach reach_from_json(const nlohmann::json& v, const std::string& path);
+
 // A model file loaded for scoring: one network, or the members of a seed ensemble. All members
 // share the task and the graph pre-processing (checked when the ensemble is written).
 struct LoadedModel {
   std::string path;
   torch::Device device = torch::kCPU;
   Kind task = Kind::kLayout;
-  bool prune = true, repad = true;  // graph pre-processing (layout prune; re-pad minor_to_major)
-  std::string collection;           // training collection
-  std::vector<LoadedNet> members;   // one unless an ensemble
-  bool ensemble = false;            // written by save_ensemble_file
+  Reach reach;                     // layout graph reach (prune.h); tile: whole
+  bool repad = true;               // re-pad minor_to_major
+  std::string collection;          // training collection
+  std::vector<LoadedNet> members;  // one unless an ensemble
+  bool ensemble = false;           // written by save_ensemble_file
   // The first (or only) member's network and file: what single-model callers use.
   ModelImpl& net() const { return *members.at(0).net; }
   const ModelFile& file() const { return members.at(0).file; }
 };
+
+// The slate a model is scored in when the caller does not choose one (slate 0 in evaluate,
+// predict, rank and the API). Without cross-attention the slate does not change a score: 512. With
+// it a score depends on the slate, and slates near the training slate rank best: 2 x the training
+// slate recorded in the file (64 for tgraph-cpu), chosen on synthetic datasets independent of the
+// benchmark and confirmed on the benchmark's validation graphs (docs/results.md, "Inference
+// slate").
+int64_t default_inference_slate(const LoadedModel& m);
+constexpr int64_t kPlainInferenceSlate = 512;
 
 // Loads any model file (layout or tile, single or ensemble); throws tgraph::Error naming the file.
 LoadedModel load_model(const std::string& path, torch::Device device);

@@ -33,7 +33,7 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   using Clock = std::chrono::steady_clock;
   std::string runtime = init_torch(opt.ctx);
   auto g = std::make_shared<const LayoutGraph>(load_layout(opt.graph_path));
-  Sample in = sample_from_layout(g, opt.prune, true);
+  Sample in = sample_from_layout(g, opt.reach, true);
   // Normaliser from the graph itself: throughput does not depend on the statistics.
   FeatureNormalizer norm = fit_normalizer_blocks({FeatBlock{in.node_feat.data(), in.num_nodes}});
   GraphTensors tensors = make_graph_tensors(in, norm, opt.ctx.device);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tgraph/data/prune.h"
 #include "tgraph/model/context.h"
 #include "tgraph/model/models.h"
 
@@ -18,7 +19,7 @@ struct BenchOptions {
   int64_t slate = 64;         // training slate
   int64_t infer_slate = 512;  // inference slate
   int steps = 10;             // timed training steps (after 2 warm-up steps)
-  bool prune = true;
+  Reach reach;
   RunContext ctx;
 };
 

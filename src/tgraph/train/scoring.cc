@@ -142,6 +142,7 @@ ModelScores combine_member_scores(const LoadedModel& m,
 
 ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed) {
   TG_CHECK(s.task == m.task, "sample and model of different tasks");
+  if (slate <= 0) slate = default_inference_slate(m);
   std::vector<std::vector<double>> raw;
   for (const LoadedNet& n : m.members) {
     GraphTensors g = make_graph_tensors(s, n.node_norm, m.device);
@@ -156,7 +157,7 @@ std::vector<Sample> samples_for_split(const LoadedModel& m, const std::string& d
   if ((c.kind == Kind::kTile) != (m.task == Kind::kTile))
     throw_error(m.path, "task", "a model for " + c.name(),
                 m.task == Kind::kTile ? "a tile model" : "a layout model");
-  return task_for(m.task).load_split(data_root, c, split, Preprocessing{m.prune, m.repad},
+  return task_for(m.task).load_split(data_root, c, split, Preprocessing{m.reach, m.repad},
                                      /*dedup=*/false, cache_dir, threads);
 }
 

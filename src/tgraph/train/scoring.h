@@ -55,6 +55,8 @@ int chunk_workers(const ModelImpl& net, const torch::Device& device);
 struct ModelScores {
   std::vector<double> score, spread;  // [C]
 };
+// slate <= 0: the model's default_inference_slate (model_file.h); likewise in evaluate_model and
+// predict_rows, which score through this.
 ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed);
 // The combination itself, from each member's raw scores (raw[member][k]).
 ModelScores combine_member_scores(const LoadedModel& m,

@@ -25,7 +25,7 @@ class LayoutTask : public Task {
   std::vector<Sample> load_split(const std::string& data_root, const Collection& c,
                                  const std::string& split, const Preprocessing& pre, bool dedup,
                                  const std::string& cache_dir, int threads) const override {
-    PackOptions po{pre.prune, dedup, pre.repad};
+    PackOptions po{pre.reach, dedup, pre.repad};
     std::string dir = pack_collection(data_root, c, split, cache_dir, po, threads);
     std::vector<Sample> out;
     for (const auto& p : list_packed(dir))

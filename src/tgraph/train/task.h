@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tgraph/data/prune.h"
 #include "tgraph/data/sample.h"
 #include "tgraph/graph/tpugraphs.h"
 
@@ -19,7 +20,7 @@ namespace tgraph {
 
 // Graph pre-processing a model was trained with (stored in its file).
 struct Preprocessing {
-  bool prune = true;  // layout: keep configurable nodes and their neighbours (tile: never)
+  Reach reach;        // layout: which nodes and edges are kept (prune.h; tile: always whole)
   bool repad = true;  // minor_to_major re-padded with -1
 };
 

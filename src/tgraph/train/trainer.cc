@@ -52,8 +52,8 @@ TrainOptions resolve_defaults(TrainOptions o) {
   Collection c = parse_collection(o.collection);
   if (o.steps <= 0 && o.time_budget_s <= 0)
     throw_error("train", "--steps / --time-budget", "a step or time budget", "neither");
-  if (o.eval_slate < 2)
-    throw_error("train", "--eval-slate", "at least 2", std::to_string(o.eval_slate));
+  if (o.eval_slate != 0 && o.eval_slate < 2)
+    throw_error("train", "--eval-slate", "0 or at least 2", std::to_string(o.eval_slate));
   if (o.cache_dir.empty()) o.cache_dir = (fs::path(o.out_dir) / "cache").string();
   if (c.kind == Kind::kTile) {
     const std::string m = o.model;
@@ -68,7 +68,8 @@ TrainOptions resolve_defaults(TrainOptions o) {
     if (o.slate <= 0) o.slate = 256;
     if (o.graphs_per_step <= 0) o.graphs_per_step = 8;
     if (o.lr <= 0) o.lr = 1e-3;
-    o.prune = false;  // kernels are small (~45 nodes) and have no configurable nodes to keep
+    o.reach =
+        Reach::whole();  // kernels are small (~45 nodes) and have no configurable nodes to keep
   } else {
     if (o.model != "tgraph" && o.model != "tgraph-cpu" && o.model != "baseline")
       throw_error("--model", "", "tgraph | tgraph-cpu | baseline for " + c.name(),
@@ -87,6 +88,11 @@ TrainOptions resolve_defaults(TrainOptions o) {
   }
   validate_loss_options(o.loss);
   if (o.slate < 2) throw_error("train", "--slate", "at least 2", std::to_string(o.slate));
+  // As the model file's default_inference_slate, so the best checkpoint is chosen at the slate
+  // the model will be scored in.
+  if (o.eval_slate == 0)
+    o.eval_slate =
+        o.cross_attention == 1 ? std::min<int64_t>(2 * o.slate, 1 << 20) : kPlainInferenceSlate;
   return o;
 }
 
@@ -103,12 +109,8 @@ struct TrainerState {
   int64_t evals = 0;
   std::string rng;  // std::mt19937_64 state
   nlohmann::json to_json() const {
-    return {{"step", step},
-            {"elapsed", elapsed},
-            {"best", best},
-            {"best_step", best_step},
-            {"evals", evals},
-            {"rng", rng}};
+    return {{"step", step},           {"elapsed", elapsed}, {"best", best},
+            {"best_step", best_step}, {"evals", evals},     {"rng", rng}};
   }
   static TrainerState from_json(const nlohmann::json& j) {
     TrainerState s;
@@ -169,6 +171,44 @@ struct Prepared {
   GraphTensors tensors;
 };
 
+// --init (transfer between searches, issue #12): copies into `model` every tensor of the file
+// whose name and shape match, and takes the file's normalisers (its weights expect features
+// normalised that way). Tensors only the new model has, or has in another shape (cross-attention
+// changes some layer widths, when a default-collection model starts from a random-collection
+// one), keep their fresh initialisation. The file must be of the same task, preset and width, with
+// the same graph reach; returns the count copied.
+int64_t init_from_model(const std::string& path, const Task& task, const ModelConfig& mc,
+                        const Reach& reach, Model& model, FeatureNormalizer* norm,
+                        TileConfigNormalizer* cnorm) {
+  const ModelFile f = load_model_file(path);
+  if (f.task != task.name())
+    throw_error(path, "task", "a " + task.name() + " model (--init)", "'" + f.task + "'");
+  if (f.config.name != mc.name || f.config.hidden != mc.hidden)
+    throw_error(path, "model", TG_STR(mc.name << " hidden " << mc.hidden << " (this run)"),
+                TG_STR(f.config.name << " hidden " << f.config.hidden));
+  if (task.kind() == Kind::kLayout) {
+    const Reach r = reach_from_json(f.preprocessing.value("prune", nlohmann::json(true)), path);
+    if (r != reach)
+      throw_error(path, "preprocessing.prune", reach.str() + " (this run's --reach)", r.str());
+  }
+  *norm = FeatureNormalizer::from_json(f.normalizer, path);
+  if (task.kind() == Kind::kTile)
+    *cnorm = TileConfigNormalizer::from_json(f.preprocessing.value("config_norm", nlohmann::json()),
+                                             path);
+  torch::NoGradGuard ng;
+  int64_t copied = 0;
+  auto copy = [&](const std::string& name, torch::Tensor& dst) {
+    auto it = f.tensors.find(name);
+    if (it == f.tensors.end() || it->second.sizes() != dst.sizes()) return;
+    dst.copy_(it->second);
+    ++copied;
+  };
+  for (auto& p : model->named_parameters()) copy(p.key(), p.value());
+  for (auto& b : model->named_buffers()) copy(b.key(), b.value());
+  if (copied == 0) throw_error(path, "tensors", "tensors of this model", "none in common");
+  return copied;
+}
+
 }  // namespace
 
 TrainResult train(const TrainOptions& opt_in) {
@@ -189,7 +229,7 @@ TrainResult train(const TrainOptions& opt_in) {
 
   // Pre-processing: training samples (layout: packed and de-duplicated) and validation samples.
   auto t_prep = Clock::now();
-  const Preprocessing pre{opt.prune, /*repad=*/true};
+  const Preprocessing pre{opt.reach, /*repad=*/true};
   const int workers = opt.ctx.threads > 0 ? opt.ctx.threads : 2;
   // Rank 0 packs the shared cache first; the others then find it up to date.
   if (dist && !lead) dist->barrier();
@@ -241,6 +281,7 @@ TrainResult train(const TrainOptions& opt_in) {
   std::mt19937_64& order_rng = rng;
   Model model;
   nlohmann::json resumed_from;
+  nlohmann::json init_info = nlohmann::json::object();  // --init: recorded in every model file
   if (opt.resume && fs::exists(state_path)) {
     nlohmann::json sj;
     try {
@@ -275,6 +316,8 @@ TrainResult train(const TrainOptions& opt_in) {
                                         << (mf.config.cross_attention ? " +xattn" : "")
                                         << " (the checkpoint's)"));
     mc = mf.config;
+    for (const char* k : {"init_from", "init_tensors"})
+      if (mf.training.contains(k)) init_info[k] = mf.training[k];
     norm = FeatureNormalizer::from_json(mf.normalizer, state_path.string());
     if (tile)
       cnorm = TileConfigNormalizer::from_json(
@@ -312,6 +355,11 @@ TrainResult train(const TrainOptions& opt_in) {
       cnorm.fit(ptrs);
     }
     model = make_model(mc);
+    if (!opt.init_model.empty()) {
+      const int64_t n = init_from_model(opt.init_model, task, mc, opt.reach, model, &norm, &cnorm);
+      init_info = {{"init_from", opt.init_model}, {"init_tensors", n}};
+      bar.line(TG_STR("initialised " << n << " tensors from " << opt.init_model));
+    }
   }
   model->to(opt.ctx.device);
   if (dist) dist->broadcast_parameters(*model);  // rank 0's weights everywhere, fresh or resumed
@@ -365,7 +413,7 @@ TrainResult train(const TrainOptions& opt_in) {
     if (tile)
       f.preprocessing["config_norm"] = cnorm.to_json();
     else
-      f.preprocessing["prune"] = opt.prune;
+      f.preprocessing["prune"] = reach_to_json(opt.reach);
     f.training = {{"collection", coll.name()},
                   {"loss", opt.loss.name},
                   {"slate", opt.slate},
@@ -376,6 +424,7 @@ TrainResult train(const TrainOptions& opt_in) {
                   {"seed", opt.ctx.seed},
                   {"train_graphs", n_train},
                   {"valid_graphs", n_valid}};
+    f.training.update(init_info);
     f.training.update(training_extra);
     f.tensors = module_tensors(*model);
     return f;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tgraph/data/prune.h"
 #include "tgraph/model/context.h"
 #include "tgraph/model/losses.h"
 #include "tgraph/model/models.h"
@@ -30,7 +31,7 @@ struct TrainOptions {
   int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
                                  // tile 256
   int64_t graphs_per_step = 0;   // 0: 1 (layout) / 8 (tile); losses are averaged over them
-  int64_t eval_slate = 512;      // slate size when scoring validation graphs
+  int64_t eval_slate = 0;        // validation slate; 0: 2 x slate with cross-attention, else 512
   double lr = 0;                 // 0: 1e-3 (3e-3 for tgraph-cpu)
   int64_t max_valid_graphs = 0;  // 0: every validation graph
   double weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
@@ -39,7 +40,8 @@ struct TrainOptions {
   double eval_every_s = 0;   // 0: 6 evaluations over the budget (the time budget
                              // includes evaluation time)
   int64_t eval_every_steps = 0;
-  bool prune = true;  // layout only
+  Reach reach;             // layout only: graph reach (prune.h); default hops:1, the reference
+  std::string init_model;  // --init: start from this model file's weights (init_from_model)
   bool resume = false;
   bool progress = true;  // progress bar on stderr
   // Called after every validation with that log line (step, seconds, train_loss, lr, valid
