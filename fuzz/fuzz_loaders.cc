@@ -1,5 +1,5 @@
 // libFuzzer harness: the TpuGraphs layout and tile loaders (full schema validation) and the
-// sample preparation that follows them (pruning, re-padding) on arbitrary archives.
+// sample preparation that follows them (pruning at every reach, re-padding) on arbitrary archives.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,7 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& p = tgraph::fuzz::write_input(data, size, ".npz");
   try {
     auto g = std::make_shared<const tgraph::LayoutGraph>(tgraph::load_layout(p));
-    tgraph::Sample s = tgraph::sample_from_layout(g, true, true);
+    tgraph::Sample s = tgraph::sample_from_layout(g, tgraph::Reach{}, true);
+    // The other reaches walk the graph differently (hop distances, chains of dropped nodes).
+    for (const tgraph::Reach& r : {tgraph::Reach::contract(), tgraph::Reach::with_hops(3)})
+      tgraph::sample_from_layout(g, r, true);
     if (s.num_configs > 0) {
       std::vector<float> buf(static_cast<size_t>(s.config_width));
       s.read_configs({s.num_configs - 1}, buf.data());
