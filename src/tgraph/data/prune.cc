@@ -34,23 +34,34 @@ Reach Reach::parse(const std::string& s, const std::string& where) {
 
 namespace {
 
+// Compressed adjacency: the neighbours of node u are adj[start[u] .. start[u + 1]). Operand
+// edges only (user -> operand), or both directions.
+struct Adjacency {
+  std::vector<int64_t> start, adj;
+  Adjacency(const std::vector<int64_t>& edge_index, int64_t num_nodes, bool undirected) {
+    const size_t E = edge_index.size() / 2;
+    start.assign(static_cast<size_t>(num_nodes) + 1, 0);
+    adj.resize(undirected ? 2 * E : E);
+    for (size_t e = 0; e < E; ++e) {
+      ++start[edge_index[2 * e] + 1];
+      if (undirected) ++start[edge_index[2 * e + 1] + 1];
+    }
+    for (int64_t i = 0; i < num_nodes; ++i) start[i + 1] += start[i];
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    for (size_t e = 0; e < E; ++e) {
+      const int64_t u = edge_index[2 * e], v = edge_index[2 * e + 1];
+      adj[fill[u]++] = v;
+      if (undirected) adj[fill[v]++] = u;
+    }
+  }
+};
+
 // Undirected distance (in hops) from the nearest configurable node, up to max_hops; nodes farther
 // away get max_hops + 1.
 std::vector<int> hop_distance(const std::vector<int64_t>& edge_index, int64_t num_nodes,
                               const std::vector<int64_t>& node_config_ids, int max_hops) {
-  const size_t E = edge_index.size() / 2;
-  std::vector<int64_t> start(static_cast<size_t>(num_nodes) + 1, 0), adj(2 * E);
-  for (size_t e = 0; e < E; ++e) {
-    ++start[edge_index[2 * e] + 1];
-    ++start[edge_index[2 * e + 1] + 1];
-  }
-  for (int64_t i = 0; i < num_nodes; ++i) start[i + 1] += start[i];
-  std::vector<int64_t> fill(start.begin(), start.end() - 1);
-  for (size_t e = 0; e < E; ++e) {
-    const int64_t u = edge_index[2 * e], v = edge_index[2 * e + 1];
-    adj[fill[u]++] = v;
-    adj[fill[v]++] = u;
-  }
+  const Adjacency g(edge_index, num_nodes, /*undirected=*/true);
+  const std::vector<int64_t>&start = g.start, &adj = g.adj;
   std::vector<int> dist(static_cast<size_t>(num_nodes), max_hops + 1);
   std::vector<int64_t> frontier;
   for (int64_t id : node_config_ids) {
@@ -77,12 +88,8 @@ std::vector<int> hop_distance(const std::vector<int64_t>& edge_index, int64_t nu
 void add_contracted_edges(const std::vector<int64_t>& edge_index, int64_t num_nodes,
                           const std::vector<uint8_t>& keep,
                           std::vector<std::pair<int64_t, int64_t>>* edges) {
-  const size_t E = edge_index.size() / 2;
-  std::vector<int64_t> start(static_cast<size_t>(num_nodes) + 1, 0), ops(E);
-  for (size_t e = 0; e < E; ++e) ++start[edge_index[2 * e] + 1];
-  for (int64_t i = 0; i < num_nodes; ++i) start[i + 1] += start[i];
-  std::vector<int64_t> fill(start.begin(), start.end() - 1);
-  for (size_t e = 0; e < E; ++e) ops[fill[edge_index[2 * e]]++] = edge_index[2 * e + 1];
+  const Adjacency g(edge_index, num_nodes, /*undirected=*/false);
+  const std::vector<int64_t>&start = g.start, &ops = g.adj;
 
   enum : uint8_t { kNew, kOnStack, kDone };
   std::vector<uint8_t> state(static_cast<size_t>(num_nodes), kNew);
@@ -156,8 +163,15 @@ PrunedGraph prune_layout(const std::vector<int64_t>& edge_index, int64_t num_nod
   // then within K hops, which is exactly the node set.
   const bool whole = reach.mode == Reach::kWhole;
   const int K = reach.mode == Reach::kHops ? reach.hops : 1;
+  // One hop (the default, on every pack and API prepare) needs no walk: distance 0 is exactly
+  // "configurable".
   std::vector<int> dist;
-  if (!whole) dist = hop_distance(edge_index, num_nodes, node_config_ids, K);
+  if (!whole && K == 1) {
+    dist.resize(static_cast<size_t>(num_nodes));
+    for (int64_t i = 0; i < num_nodes; ++i) dist[i] = is_config[i] ? 0 : 1;
+  } else if (!whole) {
+    dist = hop_distance(edge_index, num_nodes, node_config_ids, K);
+  }
   std::vector<uint8_t> keep(static_cast<size_t>(num_nodes), whole ? 1 : 0);
   std::vector<std::pair<int64_t, int64_t>> kept_edges;
   kept_edges.reserve(whole ? E : 0);

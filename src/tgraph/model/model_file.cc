@@ -78,21 +78,40 @@ std::map<std::string, torch::Tensor> module_tensors(const torch::nn::Module& m) 
   return out;
 }
 
-void load_module_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t,
-                         const std::string& source) {
+namespace {
+// Copies t[name] into each parameter and buffer of m found there with the same shape; a missing or
+// mis-shaped tensor is an error unless `partial`. Returns the number copied.
+size_t copy_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t,
+                    const std::string& source, bool partial) {
   torch::NoGradGuard ng;
   size_t used = 0;
   auto copy = [&](const std::string& name, torch::Tensor& dst) {
     auto it = t.find(name);
-    if (it == t.end()) throw_error(source, "tensors", "a tensor named '" + name + "'", "none");
-    if (it->second.sizes() != dst.sizes())
+    if (it == t.end()) {
+      if (partial) return;
+      throw_error(source, "tensors", "a tensor named '" + name + "'", "none");
+    }
+    if (it->second.sizes() != dst.sizes()) {
+      if (partial) return;
       throw_error(source, "tensors." + name, TG_STR("shape " << dst.sizes()),
                   TG_STR("shape " << it->second.sizes()));
+    }
     dst.copy_(it->second);
     ++used;
   };
   for (auto& p : m.named_parameters()) copy(p.key(), p.value());
   for (auto& b : m.named_buffers()) copy(b.key(), b.value());
+  return used;
+}
+}  // namespace
+
+size_t load_matching_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t) {
+  return copy_tensors(m, t, "", /*partial=*/true);
+}
+
+void load_module_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t,
+                         const std::string& source) {
+  const size_t used = copy_tensors(m, t, source, /*partial=*/false);
   if (used != t.size())
     throw_error(source, "tensors", TG_STR(used << " tensors for this model"),
                 TG_STR(t.size() << " (the file was written by a different architecture)"));

@@ -44,6 +44,9 @@ std::map<std::string, torch::Tensor> module_tensors(const torch::nn::Module& m);
 // unexpected or mis-shaped tensor.
 void load_module_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t,
                          const std::string& source);
+// Copies only the tensors whose name and shape match (the rest of m is left as it is); returns
+// how many. For starting one architecture from another's weights (train --init).
+size_t load_matching_tensors(torch::nn::Module& m, const std::map<std::string, torch::Tensor>& t);
 
 void save_model_file(const std::string& path, const ModelFile& f);  // atomic
 ModelFile load_model_file(const std::string& path);                 // validates everything

@@ -195,16 +195,7 @@ int64_t init_from_model(const std::string& path, const Task& task, const ModelCo
   if (task.kind() == Kind::kTile)
     *cnorm = TileConfigNormalizer::from_json(f.preprocessing.value("config_norm", nlohmann::json()),
                                              path);
-  torch::NoGradGuard ng;
-  int64_t copied = 0;
-  auto copy = [&](const std::string& name, torch::Tensor& dst) {
-    auto it = f.tensors.find(name);
-    if (it == f.tensors.end() || it->second.sizes() != dst.sizes()) return;
-    dst.copy_(it->second);
-    ++copied;
-  };
-  for (auto& p : model->named_parameters()) copy(p.key(), p.value());
-  for (auto& b : model->named_buffers()) copy(b.key(), b.value());
+  const auto copied = static_cast<int64_t>(load_matching_tensors(*model, f.tensors));
   if (copied == 0) throw_error(path, "tensors", "tensors of this model", "none in common");
   return copied;
 }
