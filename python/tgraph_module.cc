@@ -81,10 +81,14 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
       o.cross_attention = v.cast<bool>() ? 1 : 0;
     else if (k == "hidden")
       o.hidden = v.cast<int>();
+    else if (k == "arch")
+      o.arch = v.cast<std::vector<std::string>>();
     else if (k == "loss")
       o.loss.name = v.cast<std::string>();
     else if (k == "mape_weight")
       o.loss.mape_weight = v.cast<double>();
+    else if (k == "log_mse_weight")
+      o.loss.log_mse_weight = v.cast<double>();
     else if (k == "slate")
       o.slate = v.cast<int64_t>();
     else if (k == "graphs_per_step" || k == "kernels_per_step")

@@ -25,15 +25,16 @@ $TG synth --out "$OUT/data" --preset small --seed 1 > "$OUT/synth.log"
 $TG inspect "$OUT/data/npz" | tail -n 16
 
 echo "== 2/4 train on $LAYOUT and tile:xla (${LAYOUT_BUDGET}s / ${TILE_BUDGET}s per model)"
-train() {  # name collection model budget
+train() {  # name collection model budget [flags...]
   $TG train --data "$OUT/data/npz" --collection "$2" --model "$3" --time-budget "$4" --threads 1 \
-    --seed 1 --cache "$OUT/cache" --out "$OUT/$1" --no-progress > "$OUT/$1.log" 2>&1
+    --seed 1 --cache "$OUT/cache" --out "$OUT/$1" --no-progress "${@:5}" > "$OUT/$1.log" 2>&1
 }
 $TG pack --data "$OUT/data/npz" --collection "$LAYOUT" --split all --out "$OUT/cache" > /dev/null
 train tgraph "$LAYOUT" tgraph-cpu "$LAYOUT_BUDGET" & p1=$!
 train baseline "$LAYOUT" baseline "$LAYOUT_BUDGET" & p2=$!
 wait $p1 $p2
-train tile tile:xla tile "$TILE_BUDGET" & p1=$!
+# The tile model with the recipe's flags (scripts/recipe.sh).
+train tile tile:xla tile "$TILE_BUDGET" --hidden 64 --log-mse-weight 0.5 & p1=$!
 train tile-baseline tile:xla tile-baseline "$TILE_BUDGET" & p2=$!
 wait $p1 $p2
 

@@ -4,7 +4,8 @@
 # table of best-by-validation and last-checkpoint tau (mean, min..max over seeds) per variant.
 #
 #   scripts/levers.sh OUT "name1=flags1" "name2=flags2" ...
-#     env: BUDGET (s per run, 300), SEEDS ("1 2 3"), LANES (2), COLLECTIONS, MODEL (tgraph-cpu),
+#     env: BUDGET (s per run, 300), SEEDS ("1 2 3"), LANES (2), COLLECTIONS, MODEL (tgraph-cpu;
+#          a variant's own --model wins),
 #          DATA (../shared/data/bench/npz), TGRAPH_BUILD_DIR (build)
 #
 # e.g. scripts/levers.sh runs/reach "hops1=" "contract=--reach contract"
@@ -33,9 +34,13 @@ for c in $COLLECTIONS; do
       d="$OUT/${c//:/_}/$name/seed$s"
       [ -f "$d/summary.json" ] && continue
       mkdir -p "$(dirname "$d")"
-      echo "$TG train --data $DATA --collection $c --model $MODEL --seed $s --threads 1 --time-budget $BUDGET --cache $OUT/cache --out $d --no-progress ${flags//@SEED@/$s} > $d.log 2>&1 || echo FAILED $d" >> "$jobs_file"
+      # A variant's own --model (e.g. the baseline) replaces MODEL.
+      model_flag="--model $MODEL"
+      [[ " $flags" == *" --model "* ]] && model_flag=""
+      echo "$TG train --data $DATA --collection $c $model_flag --seed $s --threads 1 --time-budget $BUDGET --cache $OUT/cache --out $d --no-progress ${flags//@SEED@/$s} > $d.log 2>&1 || echo FAILED $d" >> "$jobs_file"
     done
-    # Pack once per reach before parallel runs share the cache.
+    # Pack once per reach before parallel runs share the cache (tile kernels are not packed).
+    [[ $c == tile:* ]] && continue
     reach=$(sed -n 's/.*--reach \([^ ]*\).*/\1/p' <<< "$flags")
     $TG pack --data "$DATA" --collection "$c" --split all --out "$OUT/cache" \
       ${reach:+--reach $reach} > /dev/null

@@ -22,17 +22,23 @@ def main(out):
         coll = os.path.basename(os.path.dirname(os.path.dirname(run)))
         s = json.load(open(f))
         metric = "tau" if coll.startswith("layout") else "score"
-        r = rows.setdefault((coll, variant), {"best": [], "last": [], "steps": [], "cfg": []})
+        r = rows.setdefault((coll, variant), {"best": [], "last": [], "steps": [], "cfg": [],
+                                              "err1": []})
         r["best"].append(s[f"best_{metric}"])
         r["last"].append(s.get(f"last_{metric}", float("nan")))
+        if metric == "score":  # tile: the last validation's top-1 error as well
+            log = [json.loads(l) for l in open(os.path.join(run, "log.jsonl")) if '"valid"' in l]
+            if log:
+                r["err1"].append(log[-1]["valid"]["mean_err1"])
         r["steps"].append(s.get("steps", 0))
         r["cfg"].append(s.get("configs_per_second", 0))
-    print("| collection | variant | seeds | best-by-valid | last checkpoint | steps | cfg/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| collection | variant | seeds | best-by-valid | last checkpoint | last top-1 error (tile) "
+          "| steps | cfg/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for (coll, variant), r in sorted(rows.items()):
         n = len(r["best"])
         print(f"| {coll.replace('_', ':')} | {variant} | {n} | {fmt(r['best'])} | {fmt(r['last'])} "
-              f"| {sum(r['steps']) // max(n, 1)} | {sum(r['cfg']) / max(n, 1):.0f} |")
+              f"| {fmt(r['err1'])} | {sum(r['steps']) // max(n, 1)} | {sum(r['cfg']) / max(n, 1):.0f} |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ void register_bench(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->b.slate, "training slate")->capture_default_str();
   sub->add_option("--infer-slate", o->b.infer_slate, "inference slate")->capture_default_str();
   sub->add_option("--steps", o->b.steps, "timed training steps")->capture_default_str();
+  sub->add_option("--infer-configs", o->b.infer_configs,
+                  "configurations scored for the inference figure (default: all)");
+  bound(sub, "--infer-configs", 0, 1e12);
   add_reach_flags(sub, &o->reach, "whole graph (= --reach whole)");
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 1, 1 << 20);

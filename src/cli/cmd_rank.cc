@@ -44,9 +44,13 @@ void register_rank(CLI::App& app, Action* action) {
         r = ranker.rank(t);
         g = t;
       } else {
-        LayoutGraph l = load_layout(o->graph);
-        r = ranker.rank(l);
-        g = l;
+        // Scored through a temporary pack (rank_file), so the configurations stream; only the
+        // graph and its runtimes are loaded here.
+        r = ranker.rank_file(o->graph);
+        LoadOptions lo;
+        lo.load_config_feat = false;
+        lo.validate_config_values = false;  // the pack validated them
+        g = load_layout(o->graph, lo);
       }
       const int64_t n = o->top > 0 ? std::min<int64_t>(o->top, g.num_configs) : g.num_configs;
       if (o->json) {

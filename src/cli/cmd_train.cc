@@ -43,9 +43,17 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--cross-attention", o->cross_attention,
                   "1/0 (default: on for default collections)");
   sub->add_option("--hidden", o->t.hidden, "block width (default: the preset's)");
-  sub->add_option("--loss", o->t.loss.name,
-                  "hinge | listmle | diffmat (default: hinge; listmle for baseline)");
+  sub->add_option("--arch", o->t.arch,
+                  "KEY=VALUE override of the preset's architecture, repeatable (dropout=0.1, "
+                  "graph_layers=3, dense_layers=1, config_relu=false, ...; `tgraph info MODEL` "
+                  "shows all under config)");
+  sub->add_option(
+      "--loss", o->t.loss.name,
+      "hinge | listmle | listmle-fast | diffmat (default: hinge; listmle for baseline and tile)");
   sub->add_option("--mape-weight", o->t.loss.mape_weight, "diffmat: weight of the MAPE term");
+  sub->add_option("--log-mse-weight", o->t.loss.log_mse_weight,
+                  "any loss: + W * mean((score - log target)^2); tile targets are runtime / the "
+                  "default configuration's runtime (default 0)");
   sub->add_option(
       "--slate", o->t.slate,
       "configurations per graph and step (default 64 default / 128 random; 32 tgraph-cpu; 16 "
@@ -91,6 +99,7 @@ void register_train(CLI::App& app, Action* action) {
   bound(sub, "--warmup", 0, 1);
   bound(sub, "--clip", 0, 1e6);
   bound(sub, "--mape-weight", 0, 1e6);
+  bound(sub, "--log-mse-weight", 0, 1e6);
   bound(sub, "--cross-attention", -1, 1);
   sub->callback([o, action] {
     *action = [o] {

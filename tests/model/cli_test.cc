@@ -155,4 +155,36 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   EXPECT_NE(dup.output.find("duplicate"), std::string::npos) << dup.output;
 }
 
+// `tgraph bench` streams the graph through a temporary pack (never the whole configuration
+// member in memory) and leaves no file behind, also when the input is refused.
+TEST(ModelCli, BenchPacksTheGraphAndLeavesNoTemporaryFile) {
+  test::TempDir d;
+  fs::create_directories(d.file("tmp"));
+  test::write_layout(d.file("g.npz"), test::make_layout_arrays(40, 4, 30));
+  const std::string tg = "TMPDIR=" + d.file("tmp") + " " + test::cli_path();
+  auto r =
+      test::run_command(tg + " bench " + d.file("g.npz") +
+                        " --model tgraph-cpu --steps 1 --slate 8 --infer-slate 16 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j["nodes"], 40);
+  EXPECT_EQ(j["configs"], 30);
+  EXPECT_EQ(j["config_nodes"], 4);
+  EXPECT_EQ(j["train_slate"], 8);
+  EXPECT_GT(j["infer_configs_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["infer_configs"], 30);
+  EXPECT_TRUE(fs::is_empty(d.file("tmp")));
+  auto part = test::run_command(tg + " bench " + d.file("g.npz") +
+                                " --model tgraph-cpu --steps 1 --slate 8 --infer-configs 12 "
+                                "--threads 1");
+  ASSERT_EQ(part.exit_code, 0) << part.output;
+  EXPECT_EQ(nlohmann::json::parse(part.output.substr(part.output.find('{')))["infer_configs"], 12);
+
+  test::write_bytes(d.file("bad.npz"), "not a zip");
+  auto bad = test::run_command(tg + " bench " + d.file("bad.npz") + " --threads 1");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("bad.npz"), std::string::npos) << bad.output;
+  EXPECT_TRUE(fs::is_empty(d.file("tmp")));
+}
+
 }  // namespace tgraph

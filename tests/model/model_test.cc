@@ -101,9 +101,52 @@ TEST(Layers, InstanceNormNormalisesOverNodesOnly) {
   auto x2 = x.clone();
   x2.select(1, 1).mul_(10);
   EXPECT_TRUE(torch::equal(instance_norm_nodes(x2).select(1, 0), y.select(1, 0)));
-  // The inference path (batch_norm kernel) computes the same map as the training path.
+  // The inference path and the composite of element-wise ops compute the same map.
   torch::NoGradGuard ng;
   EXPECT_TRUE(torch::allclose(instance_norm_nodes(x), y, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(instance_norm_nodes_composite(x), y, 1e-5, 1e-5));
+}
+
+// The fused kernels (norm_kernels.cc) against the composite in double precision: values and
+// gradients, for one column block (N = 37) and for many narrow blocks with a ragged tail (N = 3000:
+// 16 columns per block, M = 95), on 1 and 2 threads; plus central differences of the fused op.
+TEST(Layers, FusedInstanceNormMatchesCompositeAndFiniteDifferences) {
+  const int threads = torch::get_num_threads();
+  for (int64_t N : {37, 3000}) {
+    for (int t : {1, 2}) {
+      SCOPED_TRACE(testing::Message() << "N " << N << ", threads " << t);
+      torch::set_num_threads(t);
+      torch::manual_seed(N + t);
+      auto x = (torch::randn({N, 5, 19}) * 3 + 1).requires_grad_(true);
+      auto w = torch::randn({N, 5, 19});
+      auto y = instance_norm_nodes(x);
+      (y * w).sum().backward();
+      auto xd = x.detach().to(torch::kFloat64).requires_grad_(true);
+      auto yd = instance_norm_nodes_composite(xd);
+      (yd * w.to(torch::kFloat64)).sum().backward();
+      EXPECT_LT((y.to(torch::kFloat64) - yd).abs().max().item<double>(), 2e-5);
+      EXPECT_LT((x.grad().to(torch::kFloat64) - xd.grad()).abs().max().item<double>(), 2e-4);
+    }
+  }
+  torch::set_num_threads(threads);
+  // Central differences on the float op itself (step 1e-2; float rounding bounds the tolerance).
+  torch::manual_seed(7);
+  auto x = (torch::randn({6, 2, 3}) * 2).requires_grad_(true);
+  auto w = torch::randn({6, 2, 3});
+  (instance_norm_nodes(x) * w).sum().backward();
+  auto flat = x.detach().clone().view(-1);
+  const float h = 1e-2f;
+  for (int64_t i = 0; i < flat.numel(); ++i) {
+    auto xp = flat.clone(), xm = flat.clone();
+    xp[i] += h;
+    xm[i] -= h;
+    torch::NoGradGuard ng;
+    const double num = ((instance_norm_nodes(xp.view(x.sizes())) * w).sum().item<double>() -
+                        (instance_norm_nodes(xm.view(x.sizes())) * w).sum().item<double>()) /
+                       (2 * h);
+    EXPECT_NEAR(x.grad().view(-1)[i].item<double>(), num, 2e-2 * (1 + std::abs(num)))
+        << "element " << i;
+  }
 }
 
 TEST(Layers, CrossAttentionIsPermutationEquivariantOverConfigs) {
@@ -148,16 +191,28 @@ TEST(Losses, MatchHandValues) {
   EXPECT_NEAR(listmle_loss(s, y).item<double>(), (l0 + l1 + 0.0) / 3, 1e-12);
   // Ties carry no order
   EXPECT_EQ(pairwise_hinge_loss(s, torch::tensor({5, 5, 5})).item<double>(), 0.0);
+  // ListMLE fastest first, utilities -s: order 0, 2, 1
+  double f0 = std::log(std::exp(-0.0) + std::exp(-0.5) + std::exp(-2.0)) + 0.0;
+  double f1 = std::log(std::exp(-0.5) + std::exp(-2.0)) + 0.5;
+  EXPECT_NEAR(listmle_fast_loss(s, y).item<double>(), (f0 + f1 + 0.0) / 3, 1e-12);
+  // The pointwise term adds weight * mean((s - log y)^2) to any loss.
+  LossOptions lo;
+  lo.log_mse_weight = 0.5;
+  const double mse = (std::pow(0.0 - std::log(10.0), 2) + std::pow(2.0 - std::log(30.0), 2) +
+                      std::pow(0.5 - std::log(20.0), 2)) /
+                     3;
+  EXPECT_NEAR(ranking_loss(lo, s, y).item<double>(), 0.5 / 3 + 0.5 * mse, 1e-12);
 }
 
 TEST(Losses, GradientsMatchFiniteDifferences) {
   torch::manual_seed(2);
   auto y = torch::tensor({5, 1, 4, 4, 9, 2}, torch::kInt64);
-  for (std::string name : {"hinge", "listmle", "diffmat"}) {
+  for (std::string name : {"hinge", "listmle", "listmle-fast", "diffmat"}) {
     SCOPED_TRACE(name);
     LossOptions o;
     o.name = name;
     o.mape_weight = name == "diffmat" ? 0.3 : 0.0;
+    o.log_mse_weight = name == "hinge" ? 0.2 : 0.0;
     // Random scores away from the hinge kinks.
     check_gradient([&](const torch::Tensor& s) { return ranking_loss(o, s, y); },
                    torch::randn({6}) * 3, 1e-5);
@@ -165,6 +220,9 @@ TEST(Losses, GradientsMatchFiniteDifferences) {
   LossOptions bad;
   bad.name = "mse";
   EXPECT_THROW(validate_loss_options(bad), Error);
+  LossOptions negative;
+  negative.log_mse_weight = -1;
+  EXPECT_THROW(validate_loss_options(negative), Error);
 }
 
 class Models : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
@@ -198,6 +256,47 @@ INSTANTIATE_TEST_SUITE_P(All, Models,
                          ::testing::Values(std::make_tuple("tgraph", false),
                                            std::make_tuple("tgraph", true),
                                            std::make_tuple("baseline", false)));
+
+TEST(Models, ArchOverridesChangeNamedFieldsWithinBounds) {
+  const ModelConfig base = ModelConfig::preset("tile", false);
+  ModelConfig c = base.with_overrides({"dropout=0.1", "graph_layers=3", "config_relu=false"}, "x");
+  EXPECT_DOUBLE_EQ(c.dropout, 0.1);
+  EXPECT_EQ(c.graph_layers, 3);
+  EXPECT_FALSE(c.config_relu);
+  EXPECT_EQ(c.hidden, base.hidden);
+  // Round trip through the model file's JSON; files written before config_relu read as true.
+  EXPECT_EQ(ModelConfig::from_json(c.to_json()).to_json(), c.to_json());
+  auto old = base.to_json();
+  old.erase("config_relu");
+  EXPECT_TRUE(ModelConfig::from_json(old).config_relu);
+  auto fails = [&](const std::string& kv, const std::string& part) {
+    try {
+      base.with_overrides({kv}, "--arch");
+      ADD_FAILURE() << kv << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  fails("widht=3", "a key among");      // unknown key, the fields are listed
+  fails("name=tgraph", "a key among");  // the task's model is not an architecture knob
+  fails("dropout", "key=value");
+  fails("graph_layers=deep", "of type number");
+  fails("config_relu=1", "of type boolean");
+  fails("graph_layers=99", "within bounds");
+
+  // Without the final ReLU the late-fusion tile model still scores every configuration.
+  torch::manual_seed(4);
+  ModelConfig t = c;
+  t.hidden = 16;
+  auto m = make_model(t);
+  m->eval();
+  Toy toy = make_toy(12, 2, 3);
+  auto g = toy_tensors(toy);
+  auto cfg = torch::randn({5, kTileConfigDim});
+  auto sc = m->forward(g, cfg);
+  ASSERT_EQ(sc.sizes(), (std::vector<int64_t>{5}));
+  EXPECT_GT((sc - sc.mean()).abs().max().item<float>(), 0.f);
+}
 
 TEST(Models, ReferenceParameterCounts) {
   // tgraph-model.md: about 0.46 M parameters without cross-attention, about 0.2 M with it.

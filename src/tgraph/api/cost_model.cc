@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "tgraph/data/pack.h"
 #include "tgraph/data/sample.h"
 #include "tgraph/model/context.h"
 #include "tgraph/model/graph_tensors.h"
@@ -190,8 +191,15 @@ GraphHandle CostModel::prepare(const TileGraph& g) const {
 }
 
 GraphHandle CostModel::prepare_file(const std::string& npz_path) const {
-  return detect_kind(npz_path) == Kind::kTile ? prepare(load_tile(npz_path))
-                                              : prepare(load_layout(npz_path));
+  if (detect_kind(npz_path) == Kind::kTile) return prepare(load_tile(npz_path));
+  if (impl_->m.task != Kind::kLayout)
+    throw_error(npz_path, "graph", "a tile kernel for this tile model", "a layout graph");
+  // Through a temporary pack: the configurations are read slate by slate, so a graph whose
+  // node_config_feat is larger than memory (full-scale TpuGraphs) still ranks.
+  auto pg = pack_to_temporary(npz_path, PackOptions{impl_->m.reach, false, impl_->m.repad});
+  if (pg->num_config_nodes() == 0)
+    throw_error(npz_path, "node_config_ids", "at least one configurable node", "none");
+  return impl_->prepare(sample_from_pack(pg));
 }
 
 int64_t CostModel::candidate_width(const GraphHandle& h) const {

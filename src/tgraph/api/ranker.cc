@@ -1,5 +1,7 @@
 #include "tgraph/api/ranker.h"
 
+#include <filesystem>
+
 #include "tgraph/api/cost_model.h"
 #include "tgraph/eval/metrics.h"
 
@@ -24,15 +26,18 @@ Ranker Ranker::load(const std::string& model_path, const RankerOptions& opt) {
 }
 
 namespace {
-template <typename G>
-Ranking rank_graph(const CostModel& m, const G& g) {
-  Scores s = m.score_own(m.prepare(g));
+Ranking rank_handle(const CostModel& m, const GraphHandle& h, std::string stem) {
+  Scores s = m.score_own(h);
   Ranking r;
-  r.graph = g.stem;
+  r.graph = std::move(stem);
   r.scores = std::move(s.score);
   r.spread = std::move(s.spread);
   r.order = ranking_by_score(r.scores);
   return r;
+}
+template <typename G>
+Ranking rank_graph(const CostModel& m, const G& g) {
+  return rank_handle(m, m.prepare(g), g.stem);
 }
 }  // namespace
 
@@ -44,8 +49,8 @@ Ranking Ranker::rank(const TileGraph& g) const {
 }
 
 Ranking Ranker::rank_file(const std::string& npz_path) const {
-  return detect_kind(npz_path) == Kind::kTile ? rank(load_tile(npz_path))
-                                              : rank(load_layout(npz_path));
+  return rank_handle(impl_->model, impl_->model.prepare_file(npz_path),
+                     std::filesystem::path(npz_path).stem().string());
 }
 
 std::string Ranker::model_name() const {

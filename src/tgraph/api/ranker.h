@@ -40,7 +40,8 @@ class Ranker {
   Ranker(Ranker&&) noexcept;
   Ranker& operator=(Ranker&&) noexcept;
 
-  // A TpuGraphs layout or tile .npz (labelled or not).
+  // A TpuGraphs layout or tile .npz (labelled or not). Layout graphs go through a temporary pack,
+  // so their configurations are never all in memory.
   Ranking rank_file(const std::string& npz_path) const;
   // An in-memory layout graph (node_config_feat loaded) or tile kernel.
   Ranking rank(const LayoutGraph& g) const;

@@ -684,4 +684,24 @@ std::string pack_collection(const std::string& npz_root, const Collection& c,
   return out_dir;
 }
 
+std::shared_ptr<const PackedGraph> pack_to_temporary(const std::string& npz_path,
+                                                     const PackOptions& opt) {
+  static std::atomic<uint64_t> counter{0};
+  const fs::path tmp = fs::temp_directory_path() /
+                       TG_STR("tgraph-" << ::getpid() << "-" << counter++ << "-"
+                                        << fs::path(npz_path).stem().string() << ".tgpack");
+  std::shared_ptr<const PackedGraph> g;
+  try {
+    pack_layout_graph(npz_path, tmp.string(), opt);
+    g = std::make_shared<const PackedGraph>(PackedGraph::open(tmp.string()));
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return g;
+}
+
 }  // namespace tgraph

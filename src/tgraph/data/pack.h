@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,13 @@ class PackedGraph {
   std::vector<uint8_t> node_opcode_;
   std::vector<int64_t> edge_index_, config_pos_, node_ids_, config_runtime_, source_rows_;
 };
+
+// Packs one layout .npz into a temporary file (TMPDIR) and opens it; the file is unlinked at
+// once and lives as long as the returned graph's descriptor. For one-off commands (`bench`,
+// `rank`, the API's prepare_file) on graphs whose configurations do not fit in memory: rows are
+// read on demand. Nothing is left behind, also when the source is refused (tgraph::Error).
+std::shared_ptr<const PackedGraph> pack_to_temporary(const std::string& npz_path,
+                                                     const PackOptions& opt);
 
 // What pack_collection did.
 struct PackCollectionStats {

@@ -22,6 +22,11 @@ torch::Tensor listmle_loss(const torch::Tensor& s, const torch::Tensor& y) {
   return (lse - ss).mean();
 }
 
+torch::Tensor listmle_fast_loss(const torch::Tensor& s, const torch::Tensor& y) {
+  // Negating both turns "slowest first with utilities s" into "fastest first with utilities -s".
+  return listmle_loss(-s, -y.to(torch::kFloat64));
+}
+
 torch::Tensor diffmat_loss(const torch::Tensor& s, const torch::Tensor& y, double margin,
                            double mape_weight) {
   auto yd = y.to(torch::kFloat64);
@@ -37,16 +42,28 @@ torch::Tensor diffmat_loss(const torch::Tensor& s, const torch::Tensor& y, doubl
 }
 
 void validate_loss_options(const LossOptions& o) {
-  if (o.name != "hinge" && o.name != "listmle" && o.name != "diffmat")
-    throw_error("--loss", "", "hinge | listmle | diffmat", "'" + o.name + "'");
+  if (o.name != "hinge" && o.name != "listmle" && o.name != "listmle-fast" && o.name != "diffmat")
+    throw_error("--loss", "", "hinge | listmle | listmle-fast | diffmat", "'" + o.name + "'");
+  if (!(o.log_mse_weight >= 0))
+    throw_error("--log-mse-weight", "", "a weight >= 0", std::to_string(o.log_mse_weight));
 }
 
-torch::Tensor ranking_loss(const LossOptions& o, const torch::Tensor& s, const torch::Tensor& y) {
+namespace {
+torch::Tensor rank_term(const LossOptions& o, const torch::Tensor& s, const torch::Tensor& y) {
   if (o.name == "hinge") return pairwise_hinge_loss(s, y, o.margin);
   if (o.name == "listmle") return listmle_loss(s, y);
+  if (o.name == "listmle-fast") return listmle_fast_loss(s, y);
   if (o.name == "diffmat") return diffmat_loss(s, y, o.diffmat_margin, o.mape_weight);
   validate_loss_options(o);
   return {};
+}
+}  // namespace
+
+torch::Tensor ranking_loss(const LossOptions& o, const torch::Tensor& s, const torch::Tensor& y) {
+  auto l = rank_term(o, s, y);
+  if (o.log_mse_weight > 0)
+    l = l + o.log_mse_weight * (s - y.to(torch::kFloat64).log().to(s.dtype())).pow(2).mean();
+  return l;
 }
 
 }  // namespace tgraph

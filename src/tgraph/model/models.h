@@ -36,6 +36,9 @@ struct ModelConfig {
   int opcode_dim = 16;
   int layout_emb_dim = 4;  // shared embedding of layout values -2..5
   double attn_temperature = 0.5;
+  // Tile late fusion: ReLU after the configuration MLP's last layer (the reference). Without it
+  // the configuration vector can be negative, so the head sees a signed configuration code.
+  bool config_relu = true;
 
   // The task a model name belongs to (layout for tgraph/baseline, tile for tile/tile-baseline).
   Kind task() const;
@@ -43,6 +46,11 @@ struct ModelConfig {
   static ModelConfig from_json(const nlohmann::json& j);  // throws tgraph::Error on bad values
   // Reference sizes per model name; "tgraph-cpu" is the CPU-friendly preset (hidden 64).
   static ModelConfig preset(const std::string& name, bool cross_attention);
+  // Applies "key=value" overrides (--arch) to the JSON fields above, value in JSON syntax
+  // (dropout=0.1, graph_layers=3, config_relu=false); throws tgraph::Error naming what, the key
+  // and the fields, or the bounds from_json enforces.
+  ModelConfig with_overrides(const std::vector<std::string>& overrides,
+                             const std::string& what) const;
 };
 
 class ModelImpl : public torch::nn::Module {
@@ -65,7 +73,11 @@ Model make_model(const ModelConfig& cfg);  // any of the four names
 
 // Building blocks, exposed for tests.
 // Normalises over nodes (dim 0) for each configuration and channel; no affine parameters.
+// Float CPU tensors take the fused kernels (norm_kernels.h; one autograd node), others the
+// composite of element-wise ops, which is also the reference the fused one is tested against.
 torch::Tensor instance_norm_nodes(const torch::Tensor& x /*[N, S, F]*/, double eps = 1e-5);
+torch::Tensor instance_norm_nodes_composite(const torch::Tensor& x /*[N, S, F]*/,
+                                            double eps = 1e-5);
 // x * softmax over configurations (dim 1) of x / T, concatenated to x: [N, S, F] -> [N, S, 2F].
 torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature);
 // Sparse [N, N] x [N, S, F] -> [N, S, F].

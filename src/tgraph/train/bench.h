@@ -18,6 +18,7 @@ struct BenchOptions {
   int cross_attention = 0;
   int64_t slate = 64;         // training slate
   int64_t infer_slate = 512;  // inference slate
+  int64_t infer_configs = 0;  // configurations scored for the inference figure; 0 = all
   int steps = 10;             // timed training steps (after 2 warm-up steps)
   Reach reach;
   RunContext ctx;

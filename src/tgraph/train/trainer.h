@@ -27,7 +27,11 @@ struct TrainOptions {
                                  // tile: tile | tile-baseline (tgraph / baseline map to them)
   int cross_attention = -1;      // -1: on for default collections (tgraph models), else 0/1
   int hidden = 0;                // 0: preset value
-  LossOptions loss;              // name "" = preset (hinge; listmle for the layout baseline)
+  // --arch key=value overrides of the preset's ModelConfig fields after --hidden (dropout,
+  // graph_layers, dense_layers, config_relu, ...; ModelConfig::with_overrides).
+  std::vector<std::string> arch;
+  LossOptions loss;              // name "" = preset (hinge; listmle for the layout baseline
+                                 // and for tile)
   int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
                                  // tile 256
   int64_t graphs_per_step = 0;   // 0: 1 (layout) / 8 (tile); losses are averaged over them
