@@ -86,7 +86,9 @@ class CostModel {
   // score_own(); candidates do not need them.
   GraphHandle prepare(const LayoutGraph& g) const;
   GraphHandle prepare(const TileGraph& g) const;
-  GraphHandle prepare_file(const std::string& npz_path) const;  // either kind
+  // Either kind. A layout file goes through an unlinked temporary pack: its configurations are
+  // read slate by slate in score_own(), so files larger than memory work.
+  GraphHandle prepare_file(const std::string& npz_path) const;
 
   // Values per candidate: NC * 18 (layout) or 24 (tile).
   int64_t candidate_width(const GraphHandle& h) const;
