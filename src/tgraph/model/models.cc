@@ -65,11 +65,12 @@ ModelConfig ModelConfig::with_overrides(const std::vector<std::string>& override
   for (const std::string& kv : overrides) {
     const size_t eq = kv.find('=');
     const std::string key = kv.substr(0, eq);
-    std::string fields;
-    for (const auto& item : j.items())
-      if (item.key() != "name") fields += (fields.empty() ? "" : " | ") + item.key();
-    if (eq == std::string::npos || key == "name" || !j.contains(key))
+    if (eq == std::string::npos || key == "name" || !j.contains(key)) {
+      std::string fields;
+      for (const auto& item : j.items())
+        if (item.key() != "name") fields += (fields.empty() ? "" : " | ") + item.key();
       throw_error(what, key, "key=value with a key among " + fields, "'" + kv + "'");
+    }
     const nlohmann::json v = nlohmann::json::parse(kv.substr(eq + 1), nullptr, false);
     const bool same_type = v.type() == j[key].type() || (j[key].is_number() && v.is_number());
     if (v.is_discarded() || !same_type)
@@ -159,7 +160,7 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
     over_columns(N, M, [&](int64_t b, int64_t e) {
       instance_norm_forward_cols(xp, N, M, eps, yp, rp, b, e);
     });
-    if (ctx) ctx->save_for_backward({y, rstd});
+    ctx->save_for_backward({y, rstd});
     return y;
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
