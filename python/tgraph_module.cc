@@ -95,6 +95,8 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
       o.graphs_per_step = v.cast<int64_t>();
     else if (k == "eval_slate")
       o.eval_slate = v.cast<int64_t>();
+    else if (k == "activation_budget_mb")
+      o.activation_budget_mb = v.cast<double>();
     else if (k == "lr")
       o.lr = v.cast<double>();
     else if (k == "weight_decay")

@@ -22,6 +22,13 @@ void register_bench(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->b.slate, "training slate")->capture_default_str();
   sub->add_option("--infer-slate", o->b.infer_slate, "inference slate")->capture_default_str();
   sub->add_option("--steps", o->b.steps, "timed training steps")->capture_default_str();
+  sub->add_option("--activation-budget", o->b.activation_budget_mb,
+                  "MiB of saved activations per training pass, as `tgraph train` (0 = one pass)")
+      ->capture_default_str();
+  sub->add_option("--train-parts", o->b.train_parts,
+                  "training slate in N parts on threads (default 0: as `tgraph train` plans it; "
+                  "1 = one part, for comparison)");
+  bound(sub, "--train-parts", 0, 1024);
   sub->add_option("--infer-configs", o->b.infer_configs,
                   "configurations scored for the inference figure (default: all)");
   bound(sub, "--infer-configs", 0, 1e12);
@@ -31,6 +38,7 @@ void register_bench(CLI::App& app, Action* action) {
   bound(sub, "--infer-slate", 1, 1 << 20);
   bound(sub, "--steps", 1, 1e6);
   bound(sub, "--cross-attention", 0, 1);
+  bound(sub, "--activation-budget", 0, 1e9);
   sub->callback([o, action] {
     *action = [o] {
       BenchOptions b = o->b;

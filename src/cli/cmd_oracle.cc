@@ -37,7 +37,12 @@ void register_oracle(CLI::App& app, Action* action) {
     *action = [o] {
       const synth::SynthOracle oracle = synth::SynthOracle::open(o->graph, o->data);
       const std::string src = o->configs.empty() ? o->graph : o->configs;
-      const LayoutGraph g = load_layout(src);
+      // The graph without its configurations first (to check it is the oracle's), then every
+      // configuration streamed through the oracle chunk by chunk: bounded memory at 100 000.
+      LoadOptions head;
+      head.max_configs = 0;
+      head.validate_config_values = false;
+      LayoutGraph g = load_layout(src, head);
       if (g.num_config_nodes != oracle.num_config_nodes())
         throw_error(src, "node_config_ids",
                     TG_STR(oracle.num_config_nodes() << " configurable nodes (" << o->graph << ")"),
@@ -47,8 +52,14 @@ void register_oracle(CLI::App& app, Action* action) {
         throw_error(src, "node_config_ids", "the configurable nodes of " + o->graph,
                     "another graph's");
       const int threads = o->threads > 0 ? o->threads : default_threads();
-      const std::vector<double> t =
-          oracle.runtimes_ns(g.node_config_feat.data(), g.num_configs, threads);
+      std::vector<double> t;
+      LoadOptions all;
+      all.load_config_feat = false;
+      all.on_configs = [&](const float* rows, int64_t, int64_t count) {
+        const std::vector<double> part = oracle.runtimes_ns(rows, count, threads);
+        t.insert(t.end(), part.begin(), part.end());
+      };
+      g = load_layout(src, all);
       const double def = oracle.default_runtime_ns();
       int64_t best = 0;
       for (int64_t i = 1; i < g.num_configs; ++i)

@@ -68,8 +68,9 @@ void register_search(CLI::App& app, Action* action) {
                   "only configurations that differ from the default in at most this many nodes "
                   "(0: no limit)")
       ->capture_default_str();
-  sub->add_flag("--include-own", o->include_own,
-                "start from the graph's own configurations too (e.g. the module's layouts)");
+  sub->add_flag(
+      "--include-own", o->include_own,
+      "start from the graph's own configurations too (its first 4096; e.g. the module's layouts)");
   sub->add_option("--seed", o->s.seed, "random seed")->capture_default_str();
   sub->add_option("--device", o->m.device, "cpu | cuda | cuda:N")->capture_default_str();
   sub->add_option("--threads", o->m.threads, "intra-op threads (default: all cores)");

@@ -61,6 +61,11 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--eval-slate", o->t.eval_slate,
                   "slate size when scoring validation graphs (default: 2 x --slate with "
                   "cross-attention, else 512)");
+  sub->add_option("--activation-budget", o->t.activation_budget_mb,
+                  "MiB of saved activations per training pass: larger slates train in passes "
+                  "(same gradient, one more forward pass; not with cross-attention); 0 = never "
+                  "split")
+      ->capture_default_str();
   sub->add_option("--lr", o->t.lr, "peak learning rate (default 1e-3; 3e-3 for tgraph-cpu)");
   sub->add_option("--weight-decay", o->t.weight_decay, "AdamW weight decay")->capture_default_str();
   sub->add_option("--warmup", o->t.warmup, "warm-up fraction of the budget")->capture_default_str();
@@ -87,6 +92,7 @@ void register_train(CLI::App& app, Action* action) {
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 0, 1 << 20);
   bound(sub, "--eval-slate", 0, 1 << 20);
+  bound(sub, "--activation-budget", 0, 1e9);
   bound(sub, "--hidden", 0, 8192);
   bound(sub, "--steps", 0, 1e12);
   bound(sub, "--time-budget", 0, 1e7);

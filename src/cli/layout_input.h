@@ -11,6 +11,7 @@
 
 #include "tgraph/featurize/hlo_input.h"
 #include "tgraph/graph/tpugraphs.h"
+#include "tgraph/search/space.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
@@ -30,7 +31,11 @@ inline LayoutInput load_layout_input(const std::string& path) {
     in.names = std::move(mg.node_names);
     return in;
   }
-  in.graph = load_layout(path);
+  // Only the first configurations are needed (legal-value evidence, search's own candidates);
+  // the rest are validated as they stream past.
+  LoadOptions lo;
+  lo.max_configs = search::kEvidenceConfigs;
+  in.graph = load_layout(path, lo);
   in.what = "layout file";
   // `tgraph featurize` of an HLO dump writes the names beside the graph: <stem>.names.json.
   namespace fs = std::filesystem;

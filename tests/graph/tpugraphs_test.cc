@@ -70,6 +70,50 @@ TEST(LoadLayout, LazyLoadStillValidatesConfigValues) {
     if (c.name == "config value out of range") EXPECT_THROW(load_layout(c.path, lazy), Error);
 }
 
+TEST(LoadLayout, FirstConfigsOnlyAndAStreamOfAll) {
+  test::TempDir d;
+  // 300 configurable nodes: a row is 5 400 floats, so the 1 000 rows stream in two chunks.
+  test::LayoutArrays a = test::make_layout_arrays(1000, 300, 1000);
+  test::write_layout(d.file("g.npz"), a, 1);
+  const LayoutGraph all = load_layout(d.file("g.npz"));
+  ASSERT_EQ(all.num_configs, 1000);
+  const size_t row = 300 * 18;
+
+  LoadOptions first;
+  first.max_configs = 7;
+  const LayoutGraph g = load_layout(d.file("g.npz"), first);
+  EXPECT_TRUE(g.config_feat_loaded);
+  EXPECT_EQ(g.num_configs, 7);
+  EXPECT_EQ(g.config_runtime,
+            std::vector<int64_t>(all.config_runtime.begin(), all.config_runtime.begin() + 7));
+  EXPECT_EQ(g.node_config_feat, std::vector<float>(all.node_config_feat.begin(),
+                                                   all.node_config_feat.begin() + 7 * row));
+  first.max_configs = 5000;  // more than the file has: all of them
+  EXPECT_EQ(load_layout(d.file("g.npz"), first).node_config_feat, all.node_config_feat);
+
+  LoadOptions stream;
+  stream.load_config_feat = false;
+  std::vector<float> seen;
+  int calls = 0;
+  stream.on_configs = [&](const float* rows, int64_t r0, int64_t k) {
+    EXPECT_EQ(static_cast<size_t>(r0) * row, seen.size());
+    seen.insert(seen.end(), rows, rows + k * static_cast<int64_t>(row));
+    ++calls;
+  };
+  const LayoutGraph h = load_layout(d.file("g.npz"), stream);
+  EXPECT_GE(calls, 2);
+  EXPECT_EQ(seen, all.node_config_feat);
+  EXPECT_EQ(h.num_configs, 1000);
+  EXPECT_TRUE(h.node_config_feat.empty());
+
+  // Rows not kept are still validated.
+  auto cases = test::make_malformed_fixtures(d.path().string());
+  LoadOptions none;
+  none.max_configs = 0;
+  for (const auto& c : cases)
+    if (c.name == "config value out of range") EXPECT_THROW(load_layout(c.path, none), Error);
+}
+
 TEST(LoadTile, ValidAndMalformed) {
   test::TempDir d;
   test::LayoutArrays a = test::make_layout_arrays(6, 1, 4);

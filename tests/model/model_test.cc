@@ -12,6 +12,7 @@
 #include "tgraph/model/model_file.h"
 #include "tgraph/model/models.h"
 #include "tgraph/train/schedule.h"
+#include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
@@ -256,6 +257,135 @@ INSTANTIATE_TEST_SUITE_P(All, Models,
                          ::testing::Values(std::make_tuple("tgraph", false),
                                            std::make_tuple("tgraph", true),
                                            std::make_tuple("baseline", false)));
+
+// Gradients of all parameters after one slate_backward call, concatenated.
+torch::Tensor slate_gradient(ModelImpl& m, const GraphTensors& g, const torch::Tensor& cfg,
+                             const torch::Tensor& y, const LossOptions& lo, SlatePlan plan,
+                             double* loss) {
+  for (auto& p : m.parameters())
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  *loss = slate_backward(m, g, cfg, y, lo, 0.5, plan);
+  std::vector<torch::Tensor> parts;
+  for (auto& p : m.parameters())
+    parts.push_back(p.grad().defined() ? p.grad().flatten().clone() : torch::zeros({p.numel()}));
+  return torch::cat(parts);
+}
+
+TEST(Training, SplitSlateGivesTheOnePassGradient) {
+  Toy t = make_toy(40, 4, 5);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(10, 4, 9);
+  auto y = torch::tensor(std::vector<double>{5, 3, 9, 1, 7, 2, 8, 6, 4, 10}, torch::kFloat64);
+  for (const std::string name : {"tgraph", "baseline"})
+    for (const std::string loss : {"hinge", "listmle"}) {
+      SCOPED_TRACE(name + " " + loss);
+      torch::manual_seed(3);
+      ModelConfig c = ModelConfig::preset(name, false);
+      c.hidden = 16;
+      c.gate_bottleneck = 4;
+      c.dropout = 0;  // the split draws other dropout masks; without dropout both are exact
+      auto m = make_model(c);
+      m->train();
+      LossOptions lo;
+      lo.name = loss;
+      double l1 = 0, l3 = 0, l4 = 0, lp = 0;
+      const torch::Tensor one = slate_gradient(*m, g, cfg, y, lo, {0, 1}, &l1);
+      const torch::Tensor three = slate_gradient(*m, g, cfg, y, lo, {3, 1}, &l3);  // 3+3+3+1
+      const torch::Tensor four = slate_gradient(*m, g, cfg, y, lo, {4, 1}, &l4);
+      // Parts on two threads (each with one intra-op thread), and three parts on two threads.
+      const torch::Tensor two_parts = slate_gradient(*m, g, cfg, y, lo, {0, 2}, &lp);
+      const torch::Tensor three_parts = slate_gradient(*m, g, cfg, y, lo, {0, 3}, &lp);
+      EXPECT_GT(one.abs().max().item<float>(), 0.f);
+      EXPECT_NEAR(l3, l1, 1e-5 * (1 + std::abs(l1)));
+      EXPECT_NEAR(l4, l1, 1e-5 * (1 + std::abs(l1)));
+      EXPECT_NEAR(lp, l1, 1e-5 * (1 + std::abs(l1)));
+      // The weight (0.5) scales the gradient; the graph part's parameters get theirs too.
+      const double scale = one.abs().max().item<double>();
+      EXPECT_LT((three - one).abs().max().item<double>(), 1e-5 * scale);
+      EXPECT_LT((four - one).abs().max().item<double>(), 1e-5 * scale);
+      EXPECT_LT((two_parts - one).abs().max().item<double>(), 1e-5 * scale);
+      EXPECT_LT((three_parts - one).abs().max().item<double>(), 1e-5 * scale);
+    }
+}
+
+TEST(Training, SplitSlateWithDropoutIsReproducibleAndRefusesCrossAttention) {
+  Toy t = make_toy(40, 4, 5);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(9, 4, 9);
+  auto y = torch::arange(9, torch::kFloat64);
+  ModelConfig c = ModelConfig::preset("tgraph", false);
+  c.hidden = 16;
+  c.gate_bottleneck = 4;
+  torch::manual_seed(3);
+  auto m = make_model(c);
+  m->train();
+  LossOptions lo;
+  double l = 0;
+  // With dropout, the second pass of each split must redraw the first pass's masks (slate_backward
+  // checks the scores agree); the same generator state gives the same gradient.
+  torch::manual_seed(11);
+  const torch::Tensor a = slate_gradient(*m, g, cfg, y, lo, {2, 1}, &l);
+  torch::manual_seed(11);
+  const torch::Tensor b = slate_gradient(*m, g, cfg, y, lo, {2, 1}, &l);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_GT(a.abs().max().item<float>(), 0.f);
+  // Parts on threads: each part's masks come from its own generator, so the gradient does not
+  // depend on which thread ran first (bit for bit, several times), and differs from other seeds.
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  torch::manual_seed(11);
+  const torch::Tensor p0 = slate_gradient(*m, g, cfg, y, lo, {0, 2}, &l);
+  for (int rep = 0; rep < 3; ++rep) {
+    torch::manual_seed(11);
+    EXPECT_TRUE(torch::equal(slate_gradient(*m, g, cfg, y, lo, {0, 2}, &l), p0));
+  }
+  torch::manual_seed(12);
+  EXPECT_FALSE(torch::equal(slate_gradient(*m, g, cfg, y, lo, {0, 2}, &l), p0));
+  EXPECT_EQ(torch::get_num_threads(), 2);  // restored after the parts
+  torch::set_num_threads(threads);
+
+  ModelConfig ca = ModelConfig::preset("tgraph", true);
+  ca.hidden = 16;
+  ca.gate_bottleneck = 4;
+  auto mx = make_model(ca);
+  EXPECT_THROW(slate_backward(*mx, g, cfg, y, lo, 1.0, {3, 1}), std::exception);
+  EXPECT_THROW(slate_backward(*mx, g, cfg, y, lo, 1.0, {0, 2}), std::exception);
+  EXPECT_NO_THROW(slate_backward(*mx, g, cfg, y, lo, 1.0, {0, 1}));
+}
+
+TEST(Training, RowsPerPassFollowTheActivationBudget) {
+  ModelConfig c = ModelConfig::preset("tgraph", false);  // hidden 256
+  auto m = make_model(c);
+  const double per = m->activation_bytes_per_config(4254);
+  EXPECT_GT(per, 4.0 * 4254 * 256);  // at least one [N, hidden] float tensor per configuration
+  EXPECT_EQ(train_rows_per_pass(*m, 4254, 64, 0), 64);  // 0: never split
+  const int64_t r = train_rows_per_pass(*m, 4254, 64, kDefaultActivationBudgetMb);
+  EXPECT_GE(r, 1);
+  EXPECT_LT(r, 64);
+  EXPECT_LE(r * per, kDefaultActivationBudgetMb * 1024 * 1024);
+  EXPECT_GT((r + 1) * per, kDefaultActivationBudgetMb * 1024 * 1024);
+  EXPECT_EQ(train_rows_per_pass(*m, 529, 128, kDefaultActivationBudgetMb), 128);
+  EXPECT_EQ(train_rows_per_pass(*m, 1000000, 64, 1), 1);  // at least one configuration
+  auto mx = make_model(ModelConfig::preset("tgraph", true));
+  EXPECT_EQ(train_rows_per_pass(*mx, 4254, 64, 1), 64);  // cross-attention: never split
+
+  // Parts on threads only where a slate fits, on a CPU, without cross-attention, and for models
+  // whose per-configuration pass is worth a thread (not the tile late-fusion MLP).
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  const SlatePlan fits = plan_slate(*m, 529, 128, kDefaultActivationBudgetMb, torch::kCPU);
+  EXPECT_EQ(fits.rows_per_pass, 128);
+  EXPECT_EQ(fits.workers, 2);
+  const SlatePlan big = plan_slate(*m, 4254, 64, kDefaultActivationBudgetMb, torch::kCPU);
+  EXPECT_EQ(big.rows_per_pass, r);
+  EXPECT_EQ(big.workers, 1);
+  EXPECT_EQ(plan_slate(*mx, 529, 64, kDefaultActivationBudgetMb, torch::kCPU).workers, 1);
+  auto tile = make_model(ModelConfig::preset("tile", false));
+  EXPECT_EQ(plan_slate(*tile, 45, 256, kDefaultActivationBudgetMb, torch::kCPU).workers, 1);
+  torch::set_num_threads(1);
+  EXPECT_EQ(plan_slate(*m, 529, 128, kDefaultActivationBudgetMb, torch::kCPU).workers, 1);
+  torch::set_num_threads(threads);
+}
 
 TEST(Models, ArchOverridesChangeNamedFieldsWithinBounds) {
   const ModelConfig base = ModelConfig::preset("tile", false);

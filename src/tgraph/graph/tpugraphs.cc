@@ -194,21 +194,35 @@ LayoutGraph load_layout(const std::string& path, const LoadOptions& opt) {
   const int64_t C = ch.shape[0];
   load_runtime(v, &g, C, "node_config_feat");
 
-  if (opt.load_config_feat) {
-    g.node_config_feat =
-        v.floats("node_config_feat", {C, NC, kLayoutConfigDim}, "(C, NC, 18)", nullptr);
-    if (opt.validate_config_values)
-      check_layout_config_values(v, g.node_config_feat.data(), g.node_config_feat.size(), ch.shape,
-                                 0);
-    g.config_feat_loaded = true;
-  } else if (opt.validate_config_values) {
+  // Streamed in chunks of about 16 MB: validation, the optional callback and the rows kept.
+  const int64_t keep = !opt.load_config_feat  ? 0
+                       : opt.max_configs >= 0 ? std::min(opt.max_configs, C)
+                                              : C;
+  if (keep > 0 || opt.validate_config_values || opt.on_configs) {
     const int64_t row = NC * kLayoutConfigDim;
     const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(row, 1));
+    g.node_config_feat.reserve(static_cast<size_t>(keep * row));
+    std::vector<float> f;
     v.npz().for_each_rows("node_config_feat", chunk, [&](const NdArray& a, int64_t r0) {
-      std::vector<float> f = a.to_vector<float>();
+      if (a.dtype() == DType::kF32)
+        f.assign(a.data<float>(), a.data<float>() + a.numel());
+      else
+        f = a.to_vector<float>();
       v.check_finite("node_config_feat", f.data(), f.size(), ch.shape, r0 * row);
-      check_layout_config_values(v, f.data(), f.size(), ch.shape, r0 * row);
+      if (opt.validate_config_values)
+        check_layout_config_values(v, f.data(), f.size(), ch.shape, r0 * row);
+      const int64_t rows = a.numel() / std::max<int64_t>(row, 1);
+      if (opt.on_configs) opt.on_configs(f.data(), r0, rows);
+      const int64_t take = std::clamp<int64_t>(keep - r0, 0, rows);
+      g.node_config_feat.insert(g.node_config_feat.end(), f.begin(), f.begin() + take * row);
     });
+  }
+  if (opt.load_config_feat) {
+    g.config_feat_loaded = true;
+    if (keep < C) {
+      g.num_configs = keep;
+      g.config_runtime.resize(static_cast<size_t>(keep));
+    }
   }
 
   // node_splits is (1, S) on disk; accept (S,) too.

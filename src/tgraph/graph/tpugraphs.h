@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,17 @@ struct TileGraph : GraphBase {
 struct LoadOptions {
   // Layout only: load node_config_feat into memory. When false it is still streamed through
   // validation (dtype, shape, value range) chunk by chunk, unless validate_config_values is false.
+  // The member is always read in chunks, so loading costs its size once (not twice).
   bool load_config_feat = true;
   bool validate_config_values = true;
+  // Layout only, >= 0: keep only the first max_configs configurations (num_configs,
+  // config_runtime and node_config_feat then describe those; every row is still validated).
+  // For commands that need a sample of a graph's configurations, not all 100 000 (12.7 GB).
+  int64_t max_configs = -1;
+  // Layout only: called with each validated chunk of configurations ([rows, NC, 18] floats from
+  // row `first` of the file), whether or not they are kept: a pass over every configuration in
+  // bounded memory (`tgraph oracle`).
+  std::function<void(const float* rows, int64_t first, int64_t count)> on_configs;
 };
 
 LayoutGraph load_layout(const std::string& path, const LoadOptions& opt = {});

@@ -76,11 +76,14 @@ class NpzReader::Stream {
   }
   uint64_t pos() const { return pos_; }
 
-  // Reads up to n bytes (fewer only at the end of the member).
+  // Reads up to n bytes (fewer only at the end of the member). At most 1 GiB per zip_fread:
+  // libzip 1.7's inflate layer holds a request in 32 bits, and one read of a whole 12.7 GB member
+  // came back wrong ("trailing bytes" after the data).
   uint64_t read_some(uint8_t* dst, uint64_t n) {
+    constexpr uint64_t kMaxRead = uint64_t(1) << 30;
     uint64_t got = 0;
     while (got < n) {
-      zip_int64_t k = zip_fread(zf_, dst + got, n - got);
+      zip_int64_t k = zip_fread(zf_, dst + got, std::min(n - got, kMaxRead));
       if (k < 0)
         throw_error(r_.path_, m_.key + ": member data", "valid archive data", file_error_text(zf_));
       if (k == 0) break;

@@ -262,6 +262,30 @@ torch::Tensor TGraphEncoder::static_inputs(const GraphTensors& g) {
                     1);
 }
 
+namespace {
+
+thread_local at::Generator* dropout_generator = nullptr;  // DropoutGeneratorScope's
+
+// torch::nn::Dropout, but from the scope's generator when one is set on this thread (the same
+// map as LibTorch's CPU dropout: Bernoulli(1 - p) noise scaled by 1 / (1 - p)).
+torch::Tensor dropout(const torch::Tensor& x, torch::nn::DropoutImpl& d) {
+  const double p = d.options.p();
+  if (!dropout_generator || !d.is_training() || p <= 0) return d.forward(x);
+  auto noise = at::empty_like(x).bernoulli_(1 - p, *dropout_generator).div_(1 - p);
+  return x * noise;
+}
+
+}  // namespace
+
+DropoutGeneratorScope::DropoutGeneratorScope(at::Generator gen)
+    : previous_(dropout_generator), gen_(std::move(gen)) {
+  dropout_generator = &gen_;
+}
+
+DropoutGeneratorScope::~DropoutGeneratorScope() {
+  dropout_generator = previous_;
+}
+
 torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
   if (!cross_attention_) return x;
   return config_cross_attention(x, log_temp_[block].exp());
@@ -278,7 +302,7 @@ torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_me
     auto y = instance_norm_nodes(x);
     y = sage_l_[i]->forward(aggregate(adj_mean, y)) + sage_r_[i]->forward(y);
     y = attend(graph_gate_[i]->forward(y), block++);
-    x = dropout_->forward(torch::gelu(y + x));
+    x = dropout(torch::gelu(y + x), *dropout_);
   }
   return x;
 }
@@ -330,6 +354,15 @@ class TGraphModel : public ModelImpl {
     return head_(x.mean(0)).squeeze(-1);  // [S]
   }
 
+  double activation_bytes_per_config(int64_t num_nodes) const override {
+    // [N, hidden] tensors saved per configuration: a dense block keeps ~5 (Linear input,
+    // InstanceNorm, gate input and sigmoid, GELU input), a GraphSAGE block ~8 (also the
+    // aggregation, the residual sum and the dropout mask); ~4 more for the input and the
+    // gradients in flight.
+    const double per_node = 5.0 * cfg_.dense_layers + 8.0 * cfg_.graph_layers + 4.0;
+    return 4.0 * static_cast<double>(num_nodes) * cfg_.hidden * per_node;
+  }
+
  private:
   torch::Tensor empty_config() {  // [L]
     return in_config_(enc_.layout_emb()->weight[0].repeat({18}));
@@ -376,6 +409,11 @@ class BaselineModel : public ModelImpl {
     return mlp2_(torch::relu(mlp1_(pooled))).squeeze(-1);
   }
 
+  double activation_bytes_per_config(int64_t num_nodes) const override {
+    // Per GCN layer: aggregation, Linear output, ReLU, residual sum; the input and its ReLU.
+    return 4.0 * static_cast<double>(num_nodes) * cfg_.hidden * (4.0 * cfg_.graph_layers + 3.0);
+  }
+
  private:
   ModelConfig cfg_;
   torch::nn::Embedding opcode_emb_{nullptr};
@@ -420,6 +458,10 @@ class TileLateFusion : public ModelImpl {
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
 
+  double activation_bytes_per_config(int64_t) const override {
+    return 4.0 * cfg_.hidden * 12.0;  // the configuration MLP and head: no per-node tensors
+  }
+
  private:
   ModelConfig cfg_;
   TGraphEncoder enc_;
@@ -458,6 +500,11 @@ class TileEarlyJoin : public ModelImpl {
     for (size_t i = 0; i < sage_l_.size(); ++i)
       x = torch::relu(sage_l_[i](aggregate(g.adj_mean, x)) + sage_r_[i](x));
     return mlp2_(torch::relu(mlp1_(x.mean(0)))).squeeze(-1);  // [S]
+  }
+
+  double activation_bytes_per_config(int64_t num_nodes) const override {
+    // Per GraphSAGE layer: aggregation, two Linear inputs, the sum and its ReLU; the input.
+    return 4.0 * static_cast<double>(num_nodes) * cfg_.hidden * (4.0 * cfg_.graph_layers + 2.0);
   }
 
  private:

@@ -65,11 +65,31 @@ class ModelImpl : public torch::nn::Module {
     return score(g, encode_graph(g), configs);
   }
   virtual const ModelConfig& config() const = 0;
+  // Estimated bytes of activations one configuration of a slate keeps for the backward pass on
+  // a graph of num_nodes nodes (float32; counted from the saved tensors of each block, checked
+  // against peak RSS at full scale in docs/results.md). The trainer splits slates by it.
+  virtual double activation_bytes_per_config(int64_t num_nodes) const = 0;
   int64_t num_parameters() const;
 };
 using Model = std::shared_ptr<ModelImpl>;
 
 Model make_model(const ModelConfig& cfg);  // any of the four names
+
+// While alive, dropout in the models draws its masks from `gen` on this thread (the default
+// generator otherwise). The trainer runs parts of one slate on several threads through one shared
+// model; each part gets its own generator, seeded in part order, so a step's masks do not depend
+// on how the threads interleave. LibTorch's modules take no per-call generator, hence a scope.
+class DropoutGeneratorScope {
+ public:
+  explicit DropoutGeneratorScope(at::Generator gen);
+  ~DropoutGeneratorScope();
+  DropoutGeneratorScope(const DropoutGeneratorScope&) = delete;
+  DropoutGeneratorScope& operator=(const DropoutGeneratorScope&) = delete;
+
+ private:
+  at::Generator* previous_;
+  at::Generator gen_;
+};
 
 // Building blocks, exposed for tests.
 // Normalises over nodes (dim 0) for each configuration and channel; no affine parameters.

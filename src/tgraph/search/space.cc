@@ -46,10 +46,10 @@ LayoutSpace::LayoutSpace(const LayoutGraph& g, const SpaceOptions& opt) {
   if (nc_ <= 0) throw_error(g.path, "node_config_ids", "at least one configurable node", "none");
   slots_.assign(size_t(nc_), {});
 
-  // Evidence from (at most 4096 of) the graph's own configurations.
+  // Evidence from (at most kEvidenceConfigs of) the graph's own configurations.
   std::vector<std::array<Evidence, kSlots>> ev(static_cast<size_t>(nc_));
   if (g.config_feat_loaded) {
-    const int64_t rows = std::min<int64_t>(g.num_configs, 4096);
+    const int64_t rows = std::min<int64_t>(g.num_configs, kEvidenceConfigs);
     for (int64_t c = 0; c < rows; ++c) {
       const float* row = g.config_row(c);
       for (int64_t k = 0; k < nc_; ++k)

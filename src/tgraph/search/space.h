@@ -44,6 +44,10 @@ struct SpaceOptions {
   std::vector<int> opcodes;
 };
 
+// A graph's own configurations read as evidence of its legal values: at most this many (the
+// first), so a file with 100 000 of them need not be loaded whole (LoadOptions::max_configs).
+constexpr int64_t kEvidenceConfigs = 4096;
+
 class LayoutSpace {
  public:
   // Throws tgraph::Error (naming g.path and the option) for a node that is not configurable or a

@@ -11,6 +11,7 @@
 #include "tgraph/graph/tpugraphs.h"
 #include "tgraph/model/losses.h"
 #include "tgraph/train/scoring.h"
+#include "tgraph/train/trainer.h"
 
 namespace tgraph {
 
@@ -56,20 +57,31 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   std::vector<int64_t> rt(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) rt[i] = in.runtimes[rows[i]] + static_cast<int64_t>(i);
   auto y = torch::tensor(rt).to(opt.ctx.device);
+  // The trainer's plan for this slate (passes under the activation budget, or parts on the
+  // threads), so the figures are its.
+  SlatePlan plan = plan_slate(*model, in.num_nodes, S, opt.activation_budget_mb, opt.ctx.device);
+  if (opt.train_parts > 0) plan.workers = opt.train_parts;  // for A/B measurements
+  std::unique_ptr<PartThreads> part_threads;
+  if (plan.workers > 1) {
+    part_threads = std::make_unique<PartThreads>(plan.workers);
+    plan.threads = part_threads.get();
+  }
   auto step = [&] {
     optim.zero_grad();
-    auto loss = pairwise_hinge_loss(model->forward(tensors, cfg), y);
-    loss.backward();
+    slate_backward(*model, tensors, cfg, y, LossOptions{}, 1.0, plan);
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     optim.step();
     if (opt.ctx.device.is_cuda()) torch::cuda::synchronize();
   };
   model->train();
+  const int intra = torch::get_num_threads();
+  if (part_threads) torch::set_num_threads(1);  // as the trainer: parts own the threads
   step();
   step();
   auto t0 = Clock::now();
   for (int i = 0; i < opt.steps; ++i) step();
   double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  torch::set_num_threads(intra);
   // Inference: every configuration (or the first --infer-configs), slate by slate; the row
   // subset is built before the clock starts.
   const int64_t n_infer =
@@ -109,6 +121,8 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
           {"threads", torch::get_num_threads()},
           {"matmul_gflops_1000", gflops},
           {"train_slate", S},
+          {"train_rows_per_pass", plan.rows_per_pass},
+          {"train_parts", plan.workers},
           {"train_step_s", train_s / opt.steps},
           {"train_configs_per_s", train_cps},
           {"infer_configs_per_s", infer_cps},

@@ -9,6 +9,7 @@
 #include "tgraph/data/prune.h"
 #include "tgraph/model/context.h"
 #include "tgraph/model/models.h"
+#include "tgraph/train/trainer.h"
 
 namespace tgraph {
 
@@ -20,6 +21,8 @@ struct BenchOptions {
   int64_t infer_slate = 512;  // inference slate
   int64_t infer_configs = 0;  // configurations scored for the inference figure; 0 = all
   int steps = 10;             // timed training steps (after 2 warm-up steps)
+  double activation_budget_mb = kDefaultActivationBudgetMb;  // as TrainOptions (passes beyond)
+  int train_parts = 0;  // 0: the trainer's plan (plan_slate); N: N parts on threads (1 = none)
   Reach reach;
   RunContext ctx;
 };

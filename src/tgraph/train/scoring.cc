@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <numeric>
@@ -40,12 +41,12 @@ int chunk_workers(const ModelImpl& net, const torch::Device& device) {
 }
 
 void for_each_chunk(int64_t n, int64_t chunk, int workers,
-                    const std::function<void(int64_t, int64_t)>& fn) {
+                    const std::function<void(int64_t, int64_t)>& fn, bool grad) {
   TG_CHECK(chunk >= 1, "chunk must be >= 1");
   const int64_t chunks = (n + chunk - 1) / chunk;
   workers = static_cast<int>(std::min<int64_t>(workers, chunks));
   if (workers <= 1) {
-    torch::NoGradGuard ng;
+    torch::AutoGradMode mode(grad);
     for (int64_t b = 0; b < n; b += chunk) fn(b, std::min(chunk, n - b));
     return;
   }
@@ -57,7 +58,7 @@ void for_each_chunk(int64_t n, int64_t chunk, int workers,
   std::exception_ptr err;
   std::mutex mu;
   auto work = [&] {
-    torch::NoGradGuard ng;
+    torch::AutoGradMode mode(grad);  // grad mode is per thread: set it in each worker
     try {
       for (int64_t c = next++; c < chunks; c = next++) {
         const int64_t b = c * chunk;
@@ -75,6 +76,85 @@ void for_each_chunk(int64_t n, int64_t chunk, int workers,
   for (auto& t : pool) t.join();
   torch::set_num_threads(intra);
   if (err) std::rethrow_exception(err);
+}
+
+struct PartThreads::State {
+  std::mutex mu;
+  std::condition_variable wake, done;
+  uint64_t generation = 0;
+  bool stop = false;
+  const std::function<void(int64_t)>* fn = nullptr;
+  int64_t n = 0;
+  std::atomic<int64_t> next{0};
+  int busy = 0;
+  std::exception_ptr err;
+  std::vector<std::thread> threads;
+};
+
+PartThreads::PartThreads(int threads) : st_(std::make_unique<State>()) {
+  TG_CHECK(threads >= 1, "PartThreads needs at least one thread");
+  const int intra = torch::get_num_threads();
+  std::atomic<int> ready{0};
+  for (int t = 0; t < threads; ++t)
+    st_->threads.emplace_back([this, &ready] {
+      State& s = *st_;
+      // Once per thread: ATen's per-thread set-up first (else it would later reset this thread to
+      // the global count), then one intra-op thread (the OpenMP setting is per thread).
+      at::internal::lazy_init_num_threads();
+      torch::set_num_threads(1);
+      ++ready;
+      uint64_t seen = 0;
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(s.mu);
+          s.wake.wait(lock, [&] { return s.stop || s.generation != seen; });
+          if (s.stop) return;
+          seen = s.generation;
+        }
+        torch::AutoGradMode grad(true);
+        try {
+          for (int64_t i = s.next++; i < s.n; i = s.next++) (*s.fn)(i);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(s.mu);
+          if (!s.err) s.err = std::current_exception();
+          s.next = s.n;
+        }
+        std::lock_guard<std::mutex> lock(s.mu);
+        if (--s.busy == 0) s.done.notify_all();
+      }
+    });
+  while (ready.load() < threads) std::this_thread::yield();
+  torch::set_num_threads(intra);  // the caller's own setting again (its OpenMP setting is its own)
+}
+
+PartThreads::~PartThreads() {
+  {
+    std::lock_guard<std::mutex> lock(st_->mu);
+    st_->stop = true;
+  }
+  st_->wake.notify_all();
+  for (auto& t : st_->threads) t.join();
+}
+
+int PartThreads::size() const {
+  return static_cast<int>(st_->threads.size());
+}
+
+void PartThreads::run(int64_t n, const std::function<void(int64_t)>& fn) {
+  State& s = *st_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.fn = &fn;
+    s.n = n;
+    s.next = 0;
+    s.err = nullptr;
+    s.busy = static_cast<int>(s.threads.size());
+    ++s.generation;
+  }
+  s.wake.notify_all();
+  std::unique_lock<std::mutex> lock(s.mu);
+  s.done.wait(lock, [&] { return s.busy == 0; });
+  if (s.err) std::rethrow_exception(s.err);
 }
 
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,

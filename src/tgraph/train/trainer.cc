@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -206,6 +207,162 @@ int64_t init_from_model(const std::string& path, const Task& task, const ModelCo
 
 }  // namespace
 
+int64_t train_rows_per_pass(const ModelImpl& net, int64_t num_nodes, int64_t slate,
+                            double budget_mb) {
+  if (budget_mb <= 0 || net.config().cross_attention) return slate;
+  const double per = net.activation_bytes_per_config(num_nodes);
+  const double fit = std::floor(budget_mb * 1024.0 * 1024.0 / std::max(per, 1.0));
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(fit, 1e15)), 1,
+                             std::max<int64_t>(slate, 1));
+}
+
+namespace {
+
+// A configuration whose forward pass keeps less than this is not worth a thread of its own (the
+// tile late-fusion model's configuration MLP: a few KB).
+constexpr double kMinBytesPerPartConfig = 64 * 1024;
+
+// plan.rows_per_pass < S: see slate_backward.
+double backward_in_passes(ModelImpl& net, const GraphTensors& g, const torch::Tensor& configs,
+                          const torch::Tensor& runtimes, const LossOptions& loss, double weight,
+                          int64_t rows_per_pass) {
+  const int64_t S = configs.size(0);
+  // The graph part once, with autograd; the passes read a detached copy whose gradient
+  // accumulates over them and is back-propagated into the graph part at the end.
+  torch::Tensor code = net.encode_graph(g);
+  torch::Tensor code_in = code.detach().requires_grad_(code.requires_grad());
+  at::Generator gen = at::globalContext().defaultGenerator(configs.device());
+  std::vector<at::Tensor> states;  // the generator before each pass
+  std::vector<torch::Tensor> first;
+  {
+    torch::NoGradGuard ng;
+    for (int64_t b = 0; b < S; b += rows_per_pass) {
+      states.push_back(gen.get_state());
+      first.push_back(net.score(g, code_in, configs.narrow(0, b, std::min(rows_per_pass, S - b))));
+    }
+  }
+  torch::Tensor scores = torch::cat(first).detach().requires_grad_(true);  // [S]
+  torch::Tensor l = ranking_loss(loss, scores, runtimes);
+  const double v = l.item<double>();
+  if (!std::isfinite(v)) return v;
+  (l * weight).backward();
+  const torch::Tensor grad = scores.grad();  // [S] d(weight x loss) / d score
+  for (size_t p = 0; p < states.size(); ++p) {
+    const int64_t b = static_cast<int64_t>(p) * rows_per_pass, k = std::min(rows_per_pass, S - b);
+    gen.set_state(states[p]);
+    torch::Tensor s = net.score(g, code_in, configs.narrow(0, b, k));  // [k]
+    // The same pass twice must give the same scores (else the gradient is not the loss's): only
+    // kernel rounding may differ (the no-grad pass normalises with batch_norm).
+    const double diff = (s.detach() - first[p]).abs().max().item<double>();
+    const double scale = 1.0 + first[p].abs().max().item<double>();
+    TG_CHECK(diff <= 1e-3 * scale, "split slate: pass ", p, " scored differently the second time (",
+             diff, ")");
+    s.backward(grad.narrow(0, b, k));
+  }
+  if (code.requires_grad() && code_in.grad().defined()) code.backward(code_in.grad());
+  return v;
+}
+
+// plan.workers > 1: see slate_backward.
+double backward_in_parts(ModelImpl& net, const GraphTensors& g, const torch::Tensor& configs,
+                         const torch::Tensor& runtimes, const LossOptions& loss, double weight,
+                         int workers, PartThreads* team) {
+  const int64_t S = configs.size(0);
+  const int64_t chunk = (S + workers - 1) / workers;
+  const size_t P = static_cast<size_t>((S + chunk - 1) / chunk);
+  torch::Tensor code = net.encode_graph(g);
+  torch::Tensor code_in = code.detach().requires_grad_(code.requires_grad());
+  // What each part differentiates: the parameters the parts use, and the graph code.
+  std::vector<torch::Tensor> inputs;
+  for (const auto& p : net.parameters())
+    if (p.requires_grad()) inputs.push_back(p);
+  if (code_in.requires_grad()) inputs.push_back(code_in);
+  std::vector<at::Generator> gens;
+  {
+    at::Generator def = at::globalContext().defaultGenerator(configs.device());
+    std::lock_guard<std::mutex> lock(def.mutex());
+    auto* cpu = at::check_generator<at::CPUGeneratorImpl>(def);
+    for (size_t p = 0; p < P; ++p) gens.push_back(at::detail::createCPUGenerator(cpu->random64()));
+  }
+  std::unique_ptr<PartThreads> own;
+  PartThreads* threads = team;
+  if (!threads || threads->size() < workers) {
+    own = std::make_unique<PartThreads>(workers);
+    threads = own.get();
+  }
+  std::vector<torch::Tensor> part(P);
+  threads->run(static_cast<int64_t>(P), [&](int64_t p) {
+    DropoutGeneratorScope scope(gens[static_cast<size_t>(p)]);
+    part[static_cast<size_t>(p)] =
+        net.score(g, code_in, configs.narrow(0, p * chunk, std::min(chunk, S - p * chunk)));
+  });
+  std::vector<torch::Tensor> detached;
+  for (const auto& t : part) detached.push_back(t.detach());
+  torch::Tensor scores = torch::cat(detached).requires_grad_(true);  // [S]
+  torch::Tensor l = ranking_loss(loss, scores, runtimes);
+  const double v = l.item<double>();
+  if (!std::isfinite(v)) return v;
+  (l * weight).backward();
+  const torch::Tensor grad = scores.grad();  // [S]
+  std::vector<std::vector<torch::Tensor>> grads(P);
+  threads->run(static_cast<int64_t>(P), [&](int64_t p) {
+    const size_t i = static_cast<size_t>(p);
+    grads[i] = torch::autograd::grad({part[i]}, inputs,
+                                     {grad.narrow(0, p * chunk, std::min(chunk, S - p * chunk))},
+                                     /*retain_graph=*/false, /*create_graph=*/false,
+                                     /*allow_unused=*/true);
+    part[i] = torch::Tensor();  // its graph is freed as soon as its gradient is known
+  });
+  // Summed in part order, whichever thread finished first.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    torch::Tensor sum;
+    for (size_t p = 0; p < P; ++p)
+      if (grads[p][i].defined()) sum = sum.defined() ? sum + grads[p][i] : grads[p][i];
+    if (!sum.defined()) continue;
+    if (code_in.requires_grad() && i + 1 == inputs.size()) {
+      code.backward(sum);
+    } else if (inputs[i].grad().defined()) {
+      inputs[i].mutable_grad().add_(sum);
+    } else {
+      inputs[i].mutable_grad() = sum;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+double slate_backward(ModelImpl& net, const GraphTensors& g, const torch::Tensor& configs,
+                      const torch::Tensor& runtimes, const LossOptions& loss, double weight,
+                      const SlatePlan& plan) {
+  const int64_t S = configs.size(0);
+  const bool divisible = !net.config().cross_attention;
+  if (plan.rows_per_pass > 0 && plan.rows_per_pass < S) {
+    TG_CHECK(divisible, "a cross-attention slate cannot be split: its scores depend on the slate");
+    return backward_in_passes(net, g, configs, runtimes, loss, weight, plan.rows_per_pass);
+  }
+  if (plan.workers > 1 && S >= 2) {
+    TG_CHECK(divisible, "a cross-attention slate cannot be split: its scores depend on the slate");
+    TG_CHECK(configs.device().is_cpu(), "slate parts on threads are for the CPU");
+    return backward_in_parts(net, g, configs, runtimes, loss, weight, plan.workers, plan.threads);
+  }
+  torch::Tensor l = ranking_loss(loss, net.forward(g, configs), runtimes);
+  const double v = l.item<double>();
+  if (std::isfinite(v)) (l * weight).backward();
+  return v;
+}
+
+SlatePlan plan_slate(const ModelImpl& net, int64_t num_nodes, int64_t slate, double budget_mb,
+                     const torch::Device& device) {
+  SlatePlan p;
+  p.rows_per_pass = train_rows_per_pass(net, num_nodes, slate, budget_mb);
+  if (p.rows_per_pass >= slate &&
+      net.activation_bytes_per_config(num_nodes) >= kMinBytesPerPartConfig)
+    p.workers = static_cast<int>(
+        std::clamp<int64_t>(slate / 2, 1, static_cast<int64_t>(chunk_workers(net, device))));
+  return p;
+}
+
 TrainResult train(const TrainOptions& opt_in) {
   const TrainOptions opt = resolve_defaults(opt_in);
   const Collection coll = parse_collection(opt.collection);
@@ -393,6 +550,45 @@ TrainResult train(const TrainOptions& opt_in) {
   if (trainable.empty())
     throw_error(coll.dir(opt.data_root, "train"), "config_runtime",
                 "a training graph with at least 2 distinct configurations", "none");
+  // Slates whose activations would exceed the budget train in passes; others may run in parts
+  // on the intra-op threads (slate_backward).
+  std::vector<SlatePlan> plans(train_in.size());
+  size_t split = 0;
+  int64_t fewest = opt.slate;
+  for (size_t i = 0; i < train_in.size(); ++i) {
+    plans[i] = plan_slate(*model, train_in[i].tensors.num_nodes, opt.slate,
+                          opt.activation_budget_mb, opt.ctx.device);
+    if (plans[i].rows_per_pass < std::min(opt.slate, train_in[i].sample.num_configs)) {
+      ++split;
+      fewest = std::min(fewest, plans[i].rows_per_pass);
+    }
+  }
+  int parts = 1;
+  for (const auto& p : plans) parts = std::max(parts, p.workers);
+  std::unique_ptr<PartThreads> part_threads;  // kept for the run (PartThreads)
+  if (parts > 1) {
+    part_threads = std::make_unique<PartThreads>(parts);
+    for (auto& p : plans) p.threads = part_threads.get();
+    bar.line(TG_STR("slates run in " << parts << " parts on " << parts
+                                     << " threads (one intra-op thread each)"));
+  }
+  if (split > 0)
+    bar.line(TG_STR(split << " training graph(s) train their slates in passes of as few as "
+                          << fewest << " configurations (activations under "
+                          << opt.activation_budget_mb << " MiB; --activation-budget)"));
+  if (mc.cross_attention) {
+    // Not splittable: warn when a slate is expected to exceed the budget.
+    double worst = 0;
+    for (const auto& p : train_in)
+      worst = std::max(worst, model->activation_bytes_per_config(p.tensors.num_nodes));
+    if (opt.activation_budget_mb > 0 &&
+        worst * static_cast<double>(opt.slate) > opt.activation_budget_mb * 1024.0 * 1024.0)
+      bar.line(TG_STR(
+          "note: with cross-attention a slate cannot be split; the largest graph's "
+          "slate needs about "
+          << static_cast<int64_t>(worst * opt.slate / (1 << 20))
+          << " MiB of activations (--activation-budget " << opt.activation_budget_mb << ")"));
+  }
   const TileConfigNormalizer* cn = tile ? &cnorm : nullptr;
 
   auto model_file = [&](const nlohmann::json& training_extra) {
@@ -410,6 +606,7 @@ TrainResult train(const TrainOptions& opt_in) {
                   {"slate", opt.slate},
                   {"graphs_per_step", opt.graphs_per_step},
                   {"eval_slate", opt.eval_slate},
+                  {"activation_budget_mb", opt.activation_budget_mb},
                   {"lr", opt.lr},
                   {"weight_decay", opt.weight_decay},
                   {"seed", opt.ctx.seed},
@@ -543,13 +740,21 @@ TrainResult train(const TrainOptions& opt_in) {
     return std::make_pair(r[0], r[1] != 0.0);
   };
   double prog = agree(progress(), false).first;
+  // With slate parts the steps' own work (graph part, loss, optimiser) runs on one intra-op
+  // thread: an idle OpenMP team of the main thread spins and takes CPU from the part threads
+  // (measured: 30 % of a step on a 68-node graph). Validation gets the threads back.
+  const int intra_threads = torch::get_num_threads();
+  auto step_threads = [&](bool training) {
+    if (part_threads) torch::set_num_threads(training ? 1 : intra_threads);
+  };
+  step_threads(true);
   while (prog < 1.0) {
     auto ts = Clock::now();
     for (auto& group : optim.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options())
           .lr(opt.lr * lr_factor(prog, opt.warmup));
     optim.zero_grad();
-    torch::Tensor total;
+    double total_loss = 0;
     int64_t rows_seen = 0;
     std::mt19937_64 step_rng(opt.ctx.seed ^ (0x9E3779B97F4A7C15ull * (rank + 1)) ^
                              (0xD1B54A32D192ED03ull * static_cast<uint64_t>(st.step)));
@@ -564,7 +769,8 @@ TrainResult train(const TrainOptions& opt_in) {
         std::shuffle(order.begin(), order.end(), order_rng);
         order_pos = 0;
       }
-      const Prepared& p = train_in[order[order_pos + rank]];
+      const size_t gi = order[order_pos + rank];
+      const Prepared& p = train_in[gi];
       order_pos += world;
       const Sample& g = p.sample;
       // Slate: distinct configurations drawn uniformly without replacement.
@@ -575,19 +781,19 @@ TrainResult train(const TrainOptions& opt_in) {
       auto cfg = config_tensor(g.task, buf.data(), S, g.config_width, cn, opt.ctx.device);
       std::vector<double> y(rows.size());
       for (size_t i = 0; i < rows.size(); ++i) y[i] = g.targets[rows[i]];
-      auto scores = model->forward(p.tensors, cfg);
-      auto l = ranking_loss(opt.loss, scores, torch::tensor(y, torch::kFloat64).to(opt.ctx.device));
-      total = total.defined() ? total + l : l;
+      // Each graph back-propagates its share at once, so only one slate's activations live.
+      const double lg = slate_backward(
+          *model, p.tensors, cfg, torch::tensor(y, torch::kFloat64).to(opt.ctx.device), opt.loss,
+          1.0 / static_cast<double>(opt.graphs_per_step), plans[gi]);
+      // A non-finite loss would poison the weights (and every later checkpoint): stop here.
+      if (!std::isfinite(lg))
+        throw_error(
+            "train", "loss", "a finite training loss",
+            TG_STR(lg << " at step " << st.step << " (the last good model is the checkpoint)"));
+      total_loss += lg;
       rows_seen += S;
     }
-    total = total / static_cast<double>(opt.graphs_per_step);
-    const double l = total.item<double>();
-    // A non-finite loss would poison the weights (and every later checkpoint): stop here.
-    if (!std::isfinite(l))
-      throw_error(
-          "train", "loss", "a finite training loss",
-          TG_STR(l << " at step " << st.step << " (the last good model is the checkpoint)"));
-    total.backward();
+    const double l = total_loss / static_cast<double>(opt.graphs_per_step);
     if (dist) dist->average_gradients(*model);  // the mean over all ranks' graphs
     if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.clip);
     optim.step();
@@ -602,11 +808,14 @@ TrainResult train(const TrainOptions& opt_in) {
     auto [next, eval_now] = agree(progress(), due);
     prog = next;
     if (eval_now && prog < 1.0) {
+      step_threads(false);
       evaluate();
+      step_threads(true);
       last_eval_time = elapsed();
       last_eval_step = st.step;
     }
   }
+  step_threads(false);
   evaluate();
   TrainResult res;
   res.rank = rank;

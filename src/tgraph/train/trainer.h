@@ -15,8 +15,13 @@
 #include "tgraph/model/losses.h"
 #include "tgraph/model/models.h"
 #include "tgraph/train/distributed.h"
+#include "tgraph/train/scoring.h"
 
 namespace tgraph {
+
+// 2 GiB: at full scale (4 254 pruned nodes) hidden 256 with slate 64 then trains under 4 GiB
+// peak RSS; the benchmark graphs' slates (529 nodes, slate 128) run in one pass.
+constexpr double kDefaultActivationBudgetMb = 2048;
 
 struct TrainOptions {
   std::string data_root;  // TpuGraphs npz root (holds layout/ and tile/)
@@ -30,12 +35,15 @@ struct TrainOptions {
   // --arch key=value overrides of the preset's ModelConfig fields after --hidden (dropout,
   // graph_layers, dense_layers, config_relu, ...; ModelConfig::with_overrides).
   std::vector<std::string> arch;
-  LossOptions loss;              // name "" = preset (hinge; listmle for the layout baseline
-                                 // and for tile)
-  int64_t slate = 0;             // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
-                                 // tile 256
-  int64_t graphs_per_step = 0;   // 0: 1 (layout) / 8 (tile); losses are averaged over them
-  int64_t eval_slate = 0;        // validation slate; 0: 2 x slate with cross-attention, else 512
+  LossOptions loss;             // name "" = preset (hinge; listmle for the layout baseline
+                                // and for tile)
+  int64_t slate = 0;            // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
+                                // tile 256
+  int64_t graphs_per_step = 0;  // 0: 1 (layout) / 8 (tile); losses are averaged over them
+  int64_t eval_slate = 0;       // validation slate; 0: 2 x slate with cross-attention, else 512
+  // Saved activations per training pass, in MiB (ModelImpl::activation_bytes_per_config): a
+  // slate that needs more runs in passes of fewer configurations (slate_backward). 0 = never split.
+  double activation_budget_mb = kDefaultActivationBudgetMb;
   double lr = 0;                 // 0: 1e-3 (3e-3 for tgraph-cpu)
   int64_t max_valid_graphs = 0;  // 0: every validation graph
   double weight_decay = 1e-5, warmup = 0.05, clip = 1.0;
@@ -73,6 +81,47 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainOptions& opt);
+
+// How one graph's slate is run in a training step (plan_slate).
+struct SlatePlan {
+  int64_t rows_per_pass = 0;  // < slate: sequential passes that fit the activation budget
+  int workers = 1;            // > 1: the slate in that many parts on as many threads
+  // The threads for the parts, kept for the run; null: started for the call (slower).
+  PartThreads* threads = nullptr;
+};
+
+// One slate's share of a step: forward, ranking loss against `runtimes` [S], and backward of
+// weight x loss (gradients accumulate in the parameters). Returns the loss; when it is not finite
+// nothing is back-propagated. Only for models without cross-attention (whose scores do not depend
+// on the rest of the slate) may the slate be divided, two ways:
+//
+// - plan.rows_per_pass < S (memory): all scores first without autograd, pass by pass; then the
+//   loss and its gradient with respect to the scores; then each pass again with autograd,
+//   back-propagating its share. The gradient is the one-pass gradient (the random generator is
+//   rewound to each pass's state, so dropout draws the same masks in both passes) at the
+//   activation memory of one pass, for one more forward pass.
+// - plan.workers > 1 (speed, CPU): the slate in `workers` parts, each forward and backward on its
+//   own thread with one intra-op thread (small matmuls scale better across parts than within
+//   one); the loss joins them in between. Each part's dropout draws from its own generator seeded
+//   from the default one in part order, and the parts' gradients are summed in part order, so a
+//   step does not depend on thread timing.
+//
+// With dropout, masks are drawn per pass or part, so they differ from an undivided slate's (same
+// distribution); without it every way gives the one-pass gradient up to rounding.
+double slate_backward(ModelImpl& net, const GraphTensors& g, const torch::Tensor& configs,
+                      const torch::Tensor& runtimes, const LossOptions& loss, double weight,
+                      const SlatePlan& plan);
+
+// The plan for a graph of num_nodes nodes: passes when the slate's activations exceed budget_mb,
+// else parts on the intra-op threads (chunk_workers: CPU, no cross-attention) when a
+// configuration's forward pass is large enough to be worth a thread.
+SlatePlan plan_slate(const ModelImpl& net, int64_t num_nodes, int64_t slate, double budget_mb,
+                     const torch::Device& device);
+
+// Configurations per training pass whose saved activations fit budget_mb (at least 1); the whole
+// slate when budget_mb is 0 or the model has cross-attention.
+int64_t train_rows_per_pass(const ModelImpl& net, int64_t num_nodes, int64_t slate,
+                            double budget_mb);
 
 // Resolves "" / 0 defaults of opt against the collection and model (exposed for tests and `info`).
 TrainOptions resolve_defaults(TrainOptions opt);
