@@ -104,6 +104,12 @@ TEST(Hardening, CraftedModelFilesFailBeforeAllocatingOrScoring) {
   h = b.header;
   h["tensors"][0]["name"] = 7;
   expect(with_header(b, h), "tensors[0]");
+  // Fields of the wrong JSON type anywhere in the header (found by fuzz_model_file: "kind": [...]
+  // escaped as a nlohmann exception and aborted the process).
+  h = b.header;
+  h["normalizer"]["kind"] = nlohmann::json::array({0.0, 1.0});
+  expect(with_header(b, h), "kind: expected \"zscore\"");
+
   // One flipped weight byte: the CRC-32 says so.
   std::string flipped = b.bytes;
   flipped[b.data_start + 5] ^= 0x10;

@@ -63,8 +63,8 @@ FeatureNormalizer FeatureNormalizer::from_json(const nlohmann::json& j, const st
     throw_error(source, field, expected, found);
   };
   if (!j.is_object()) fail("", "a JSON object", j.type_name());
-  if (j.value("kind", std::string()) != "zscore")
-    fail("kind", "\"zscore\"", j.contains("kind") ? j["kind"].dump() : "missing");
+  if (!j.contains("kind") || !j["kind"].is_string() || j["kind"].get<std::string>() != "zscore")
+    fail("kind", "\"zscore\"", j.contains("kind") ? j["kind"].dump().substr(0, 40) : "missing");
   FeatureNormalizer n;
   const std::string t = j.contains("transform") && j["transform"].is_string()
                             ? j["transform"].get<std::string>()

@@ -206,7 +206,8 @@ nlohmann::json read_header(std::ifstream& in, const std::string& path, uint64_t*
 
 }  // namespace
 
-nlohmann::json read_model_header(const std::string& path) {
+namespace {
+nlohmann::json read_model_header_impl(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_error(path, "", "a readable model file", "cannot open");
   uint64_t size = static_cast<uint64_t>(in.tellg());
@@ -214,6 +215,7 @@ nlohmann::json read_model_header(const std::string& path) {
   uint64_t start = 0;
   return read_header(in, path, &start, size);
 }
+}  // namespace
 
 namespace {
 
@@ -389,7 +391,8 @@ LoadedNet make_net(ModelFile f, const std::string& path, torch::Device device) {
 
 }  // namespace
 
-ModelFile load_model_file(const std::string& path) {
+namespace {
+ModelFile load_model_file_impl(const std::string& path) {
   Container c = read_container(path);
   if (c.header.contains("ensemble"))
     throw_error(path, "ensemble", "a single model file here", "an ensemble of models");
@@ -403,13 +406,13 @@ ModelFile load_model_file(const std::string& path) {
   return f;
 }
 
-LoadedModel load_model(const std::string& path, torch::Device device) {
+LoadedModel load_model_impl(const std::string& path, torch::Device device) {
   Container c = read_container(path);
   LoadedModel m;
   m.path = path;
   m.device = device;
   if (!c.header.contains("ensemble")) {
-    m.members.push_back(make_net(load_model_file(path), path, device));
+    m.members.push_back(make_net(load_model_file_impl(path), path, device));
   } else {
     m.ensemble = true;
     const nlohmann::json& e = c.header["ensemble"];
@@ -445,6 +448,32 @@ LoadedModel load_model(const std::string& path, torch::Device device) {
   m.repad = f0.preprocessing.value("repad", true);
   m.collection = f0.training.value("collection", m.task == Kind::kTile ? "tile:xla" : "");
   return m;
+}
+
+// A header field of the wrong JSON type (e.g. "kind": []) makes nlohmann throw from wherever it is
+// read; it is bad input like any other, so it leaves as tgraph::Error naming the file (found by
+// fuzz_model_file).
+template <typename F>
+auto json_errors_as_input_errors(const std::string& path, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(path, "header", "fields of the types tgraph writes", e.what());
+  }
+}
+
+}  // namespace
+
+nlohmann::json read_model_header(const std::string& path) {
+  return json_errors_as_input_errors(path, [&] { return read_model_header_impl(path); });
+}
+
+ModelFile load_model_file(const std::string& path) {
+  return json_errors_as_input_errors(path, [&] { return load_model_file_impl(path); });
+}
+
+LoadedModel load_model(const std::string& path, torch::Device device) {
+  return json_errors_as_input_errors(path, [&] { return load_model_impl(path, device); });
 }
 
 LoadedModel load_model(const std::string& path, torch::Device device, Kind expected_task) {

@@ -95,7 +95,7 @@ PartThreads::PartThreads(int threads) : st_(std::make_unique<State>()) {
   TG_CHECK(threads >= 1, "PartThreads needs at least one thread");
   const int intra = torch::get_num_threads();
   std::atomic<int> ready{0};
-  for (int t = 0; t < threads; ++t)
+  for (int t = 0; t < threads; ++t) {
     st_->threads.emplace_back([this, &ready] {
       State& s = *st_;
       // Once per thread: ATen's per-thread set-up first (else it would later reset this thread to
@@ -123,7 +123,9 @@ PartThreads::PartThreads(int threads) : st_(std::make_unique<State>()) {
         if (--s.busy == 0) s.done.notify_all();
       }
     });
-  while (ready.load() < threads) std::this_thread::yield();
+    // One at a time: ATen's thread-count setting is process-wide state, not made for racing.
+    while (ready.load() <= t) std::this_thread::yield();
+  }
   torch::set_num_threads(intra);  // the caller's own setting again (its OpenMP setting is its own)
 }
 
