@@ -202,19 +202,17 @@ LayoutGraph load_layout(const std::string& path, const LoadOptions& opt) {
     const int64_t row = NC * kLayoutConfigDim;
     const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(row, 1));
     g.node_config_feat.reserve(static_cast<size_t>(keep * row));
-    std::vector<float> f;
+    std::vector<float> converted;  // only for members stored in another dtype
     v.npz().for_each_rows("node_config_feat", chunk, [&](const NdArray& a, int64_t r0) {
-      if (a.dtype() == DType::kF32)
-        f.assign(a.data<float>(), a.data<float>() + a.numel());
-      else
-        f = a.to_vector<float>();
-      v.check_finite("node_config_feat", f.data(), f.size(), ch.shape, r0 * row);
-      if (opt.validate_config_values)
-        check_layout_config_values(v, f.data(), f.size(), ch.shape, r0 * row);
+      if (a.dtype() != DType::kF32) converted = a.to_vector<float>();
+      const float* f = a.dtype() == DType::kF32 ? a.data<float>() : converted.data();
+      const size_t n = static_cast<size_t>(a.numel());
+      v.check_finite("node_config_feat", f, n, ch.shape, r0 * row);
+      if (opt.validate_config_values) check_layout_config_values(v, f, n, ch.shape, r0 * row);
       const int64_t rows = a.numel() / std::max<int64_t>(row, 1);
-      if (opt.on_configs) opt.on_configs(f.data(), r0, rows);
+      if (opt.on_configs) opt.on_configs(f, r0, rows);
       const int64_t take = std::clamp<int64_t>(keep - r0, 0, rows);
-      g.node_config_feat.insert(g.node_config_feat.end(), f.begin(), f.begin() + take * row);
+      g.node_config_feat.insert(g.node_config_feat.end(), f, f + take * row);
     });
   }
   if (opt.load_config_feat) {

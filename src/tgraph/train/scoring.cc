@@ -41,12 +41,12 @@ int chunk_workers(const ModelImpl& net, const torch::Device& device) {
 }
 
 void for_each_chunk(int64_t n, int64_t chunk, int workers,
-                    const std::function<void(int64_t, int64_t)>& fn, bool grad) {
+                    const std::function<void(int64_t, int64_t)>& fn) {
   TG_CHECK(chunk >= 1, "chunk must be >= 1");
   const int64_t chunks = (n + chunk - 1) / chunk;
   workers = static_cast<int>(std::min<int64_t>(workers, chunks));
   if (workers <= 1) {
-    torch::AutoGradMode mode(grad);
+    torch::NoGradGuard ng;
     for (int64_t b = 0; b < n; b += chunk) fn(b, std::min(chunk, n - b));
     return;
   }
@@ -58,7 +58,7 @@ void for_each_chunk(int64_t n, int64_t chunk, int workers,
   std::exception_ptr err;
   std::mutex mu;
   auto work = [&] {
-    torch::AutoGradMode mode(grad);  // grad mode is per thread: set it in each worker
+    torch::NoGradGuard ng;
     try {
       for (int64_t c = next++; c < chunks; c = next++) {
         const int64_t b = c * chunk;

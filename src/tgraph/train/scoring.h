@@ -43,9 +43,9 @@ std::vector<int64_t> equal_slates(int64_t n, int64_t slate);
 // Runs fn(begin, count) over rows [0, n) in chunks of `chunk`. With workers > 1 the chunks run on
 // that many threads at once, each with one intra-op thread: "several chunks in flight" scales
 // better than splitting each chunk's small matmuls across threads. fn must be safe to call
-// concurrently and write disjoint outputs; it runs under NoGradGuard unless `grad` (training).
+// concurrently and write disjoint outputs; it runs under NoGradGuard.
 void for_each_chunk(int64_t n, int64_t chunk, int workers,
-                    const std::function<void(int64_t begin, int64_t count)>& fn, bool grad = false);
+                    const std::function<void(int64_t begin, int64_t count)>& fn);
 // Threads kept for a whole run (the trainer's slate parts): `threads` helpers, each set once to
 // one intra-op thread, that run fn(i) for i in [0, n) while the caller waits. Starting threads per
 // step, as for_each_chunk does, cost ~17 ms a step in ATen's per-thread set-up and thread-count
