@@ -61,8 +61,10 @@ struct Fixture {
 };
 
 Fixture& fx() {
-  static Fixture* f = new Fixture();  // lives for the process (its TempDir is cleaned by the OS)
-  return *f;
+  // A function-local static: built on first use, and its TempDir is removed at exit (/tmp is
+  // not cleaned for us; ctest runs every test in its own process).
+  static Fixture f;
+  return f;
 }
 
 CostModelOptions one_thread() {

@@ -64,8 +64,10 @@ struct Fixture {
 };
 
 Fixture& fx() {
-  static Fixture* f = new Fixture();
-  return *f;
+  // A function-local static: built on first use, and its TempDir is removed at exit (/tmp is
+  // not cleaned for us; ctest runs every test in its own process).
+  static Fixture f;
+  return f;
 }
 
 synth::Module module_of(const std::string& path) {
