@@ -336,13 +336,14 @@ double slate_backward(ModelImpl& net, const GraphTensors& g, const torch::Tensor
                       const torch::Tensor& runtimes, const LossOptions& loss, double weight,
                       const SlatePlan& plan) {
   const int64_t S = configs.size(0);
-  const bool divisible = !net.config().cross_attention;
-  if (plan.rows_per_pass > 0 && plan.rows_per_pass < S) {
-    TG_CHECK(divisible, "a cross-attention slate cannot be split: its scores depend on the slate");
+  const bool in_passes = plan.rows_per_pass > 0 && plan.rows_per_pass < S;
+  const bool in_parts = !in_passes && plan.workers > 1 && S >= 2;
+  if (in_passes || in_parts)
+    TG_CHECK(!net.config().cross_attention,
+             "a cross-attention slate cannot be split: its scores depend on the slate");
+  if (in_passes)
     return backward_in_passes(net, g, configs, runtimes, loss, weight, plan.rows_per_pass);
-  }
-  if (plan.workers > 1 && S >= 2) {
-    TG_CHECK(divisible, "a cross-attention slate cannot be split: its scores depend on the slate");
+  if (in_parts) {
     TG_CHECK(configs.device().is_cpu(), "slate parts on threads are for the CPU");
     return backward_in_parts(net, g, configs, runtimes, loss, weight, plan.workers, plan.threads);
   }
