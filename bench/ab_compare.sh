@@ -9,7 +9,8 @@
 #   env GRAPH (default: the resnet50 xla random train graph, 529 nodes after pruning),
 #   THREADS (default "1 2"), STEPS (10), REPS (2), MODELS ("tgraph-cpu:32:0 tgraph:128:0
 #   tgraph:64:1" = preset:slate:cross-attention), INFER_CONFIGS (0 = all of the graph's; other
-#   values need builds that have `bench --infer-configs`).
+#   values need builds that have `bench --infer-configs`), A_FLAGS / B_FLAGS (extra `bench` flags
+#   of one side: the same binary twice with B_FLAGS=--bf16 measures bfloat16 matmuls).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${1:?usage: bench/ab_compare.sh A_TGRAPH B_TGRAPH [OUT.jsonl]}
@@ -30,7 +31,7 @@ for t in $THREADS; do
         bin=$A
         [ "$side" = B ] && bin=$B
         "$bin" bench "$GRAPH" --model "$model" --slate "$slate" --cross-attention "$xattn" \
-          --steps "$STEPS" --threads "$t" \
+          --steps "$STEPS" --threads "$t" $([ "$side" = A ] && echo "${A_FLAGS:-}" || echo "${B_FLAGS:-}") \
           $([ "$INFER_CONFIGS" != 0 ] && echo --infer-configs "$INFER_CONFIGS") |
           jq -c --arg side "$side" --argjson t "$t" --arg m "$m" \
             '{side: $side, threads: $t, model: $m, train: .train_configs_per_s, infer: .infer_configs_per_s}' \

@@ -10,7 +10,8 @@
 #   env TGRAPH (default build/tgraph), THREADS (default "1 2"), STEPS (default 10),
 #   GRAPHS (default: the small / median / large xla random train graphs after pruning: 68, 145,
 #   529 nodes; stems in ../shared/data/bench/npz/layout/xla/random/train), MODELS (default
-#   "64:32:0 256:128:0 256:64:1" = width:slate:cross-attention).
+#   "64:32:0 256:128:0 256:64:1" = width:slate:cross-attention), TGRAPH_FLAGS (extra flags of
+#   `tgraph bench`, e.g. --bf16: then the peak column is the bfloat16 matmul's).
 # Timings are only comparable within one run (shared, noisy machines): read the ratios.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,7 @@ for t in $THREADS; do
       name=$([ "$width" = 64 ] && echo tgraph-cpu || echo tgraph)
       [ "$width" = 64 ] || [ "$width" = 256 ] || { echo "width 64 or 256 only" >&2; exit 2; }
       ours=$("$TG" bench "$B/$g.npz" --model "$name" --slate "$slate" --steps "$STEPS" \
-        --cross-attention "$xattn" --threads "$t" | jq -c .)
+        --cross-attention "$xattn" --threads "$t" ${TGRAPH_FLAGS:-} | jq -c .)
       peer=$(/usr/bin/python3 "$PEER" "$B/$g.npz" --width "$width" --slate "$slate" \
         --steps "$STEPS" --threads "$t" $([ "$xattn" = 1 ] && echo --xattn))
       printf '{"threads": %s, "width": %s, "slate": %s, "xattn": %s, "tgraph": %s, "peer": %s}\n' \
@@ -46,7 +47,8 @@ print("| threads | graph (pruned N) | width, slate | train cfg/s tgraph / peer |
 print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     o, p = r["tgraph"], r["peer"]
-    pk = o["matmul_gflops_1000"]
+    # With --bf16 in TGRAPH_FLAGS the peak is the bfloat16 matmul's, measured in the same call.
+    pk = o.get("matmul_bf16_gflops_1000") or o["matmul_gflops_1000"]
     print(f"| {r['threads']} | {o['graph'][:36]} ({o['pruned_nodes']}) | {r['width']}, {r['slate']}{' +xattn' if r['xattn'] else ''} "
           f"| {o['train_configs_per_s']:.1f} / {p['train_cfg_per_s']:.1f} | {o['train_configs_per_s'] / p['train_cfg_per_s']:.2f}x "
           f"| {o['infer_configs_per_s']:.1f} / {p['infer_cfg_per_s']:.1f} | {o['infer_configs_per_s'] / p['infer_cfg_per_s']:.2f}x "

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev            # LibTorch 1.13.1 (CPU)
+  libgloo-dev             # c10d ProcessGroupGloo headers (not a dependency of libtorch-dev)
   libopenblas0-openmp     # replaces the reference BLAS libtorch pulls (6 -> ~100 GFLOP/s)
   libtcmalloc-minimal4    # 2-3x faster training steps than glibc malloc
   libzip-dev zlib1g-dev

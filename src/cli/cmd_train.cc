@@ -14,6 +14,7 @@ void register_train(CLI::App& app, Action* action) {
   struct Opts {
     TrainOptions t;
     ContextFlags ctx;
+    bool bf16 = false;
     int cross_attention = -1;
     ReachFlags reach;
     bool no_progress = false;
@@ -90,6 +91,9 @@ void register_train(CLI::App& app, Action* action) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 86400.0));
   add_context_flags(sub, &o->ctx);
+  sub->add_flag("--bf16", o->bf16,
+                "multiply the per-configuration layers in bfloat16 (AVX512-BF16 CPUs; measured in "
+                "docs/results.md)");
   bound(sub, "--slate", 0, 1 << 20);
   bound(sub, "--eval-slate", 0, 1 << 20);
   bound(sub, "--activation-budget", 0, 1e9);
@@ -117,6 +121,7 @@ void register_train(CLI::App& app, Action* action) {
       if (cf.device == "cuda" && ws && std::atoi(ws) > 1 && lr)
         cf.device = std::string("cuda:") + lr;
       t.ctx = make_context(cf);
+      t.ctx.bf16_matmul = o->bf16;
       t.cross_attention = o->cross_attention;
       t.reach = reach_from_flags(o->reach);
       t.progress = !o->no_progress;

@@ -1,12 +1,14 @@
 // Layers, models, losses and model files of the layout model.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include <torch/torch.h>
 
 #include "../test_util.h"
 #include "tgraph/data/features.h"
+#include "tgraph/model/context.h"
 #include "tgraph/model/graph_tensors.h"
 #include "tgraph/model/losses.h"
 #include "tgraph/model/model_file.h"
@@ -108,6 +110,29 @@ TEST(Layers, InstanceNormNormalisesOverNodesOnly) {
   EXPECT_TRUE(torch::allclose(instance_norm_nodes_composite(x), y, 1e-5, 1e-5));
 }
 
+namespace {
+
+// Central differences of sum(f(x) * w) with respect to every element of x, against x.grad()
+// (the float op itself; step 1e-2, float rounding bounds the tolerance).
+void expect_finite_differences(const std::function<torch::Tensor(const torch::Tensor&)>& f,
+                               const torch::Tensor& x, const torch::Tensor& w) {
+  auto flat = x.detach().clone().view(-1);
+  const float h = 1e-2f;
+  for (int64_t i = 0; i < flat.numel(); ++i) {
+    auto xp = flat.clone(), xm = flat.clone();
+    xp[i] += h;
+    xm[i] -= h;
+    torch::NoGradGuard ng;
+    const double num = ((f(xp.view(x.sizes())) * w).sum().item<double>() -
+                        (f(xm.view(x.sizes())) * w).sum().item<double>()) /
+                       (2 * h);
+    EXPECT_NEAR(x.grad().view(-1)[i].item<double>(), num, 2e-2 * (1 + std::abs(num)))
+        << "element " << i;
+  }
+}
+
+}  // namespace
+
 // The fused kernels (norm_kernels.cc) against the composite in double precision: values and
 // gradients, for one column block (N = 37) and for many narrow blocks with a ragged tail (N = 3000:
 // 16 columns per block, M = 95), on 1 and 2 threads; plus central differences of the fused op.
@@ -130,24 +155,151 @@ TEST(Layers, FusedInstanceNormMatchesCompositeAndFiniteDifferences) {
     }
   }
   torch::set_num_threads(threads);
-  // Central differences on the float op itself (step 1e-2; float rounding bounds the tolerance).
+  // Central differences on the fused float op itself.
   torch::manual_seed(7);
   auto x = (torch::randn({6, 2, 3}) * 2).requires_grad_(true);
   auto w = torch::randn({6, 2, 3});
   (instance_norm_nodes(x) * w).sum().backward();
-  auto flat = x.detach().clone().view(-1);
-  const float h = 1e-2f;
-  for (int64_t i = 0; i < flat.numel(); ++i) {
-    auto xp = flat.clone(), xm = flat.clone();
-    xp[i] += h;
-    xm[i] -= h;
+  expect_finite_differences([](const torch::Tensor& v) { return instance_norm_nodes(v); }, x, w);
+}
+
+// The fused gate (act_kernels.cc) against x * sigmoid(z) in double: values and both gradients,
+// on 1 and 2 threads, over a range that reaches both tails of the sigmoid; the no-grad path
+// gives the same values; central differences of the fused op.
+TEST(Layers, FusedGateMatchesCompositeAndFiniteDifferences) {
+  const int threads = torch::get_num_threads();
+  for (int t : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << "threads " << t);
+    torch::set_num_threads(t);
+    torch::manual_seed(11 + t);
+    auto x = (torch::randn({300, 7, 33}) * 3).requires_grad_(true);
+    auto z = (torch::randn({300, 7, 33}) * 12).requires_grad_(true);  // up to |z| ~ 60
+    auto w = torch::randn({300, 7, 33});
+    auto y = gate_mul(x, z);
+    (y * w).sum().backward();
+    auto xd = x.detach().to(torch::kFloat64).requires_grad_(true);
+    auto zd = z.detach().to(torch::kFloat64).requires_grad_(true);
+    auto yd = gate_mul_composite(xd, zd);
+    (yd * w.to(torch::kFloat64)).sum().backward();
+    EXPECT_LT((y.to(torch::kFloat64) - yd).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((x.grad().to(torch::kFloat64) - xd.grad()).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((z.grad().to(torch::kFloat64) - zd.grad()).abs().max().item<double>(), 1e-5);
     torch::NoGradGuard ng;
-    const double num = ((instance_norm_nodes(xp.view(x.sizes())) * w).sum().item<double>() -
-                        (instance_norm_nodes(xm.view(x.sizes())) * w).sum().item<double>()) /
-                       (2 * h);
-    EXPECT_NEAR(x.grad().view(-1)[i].item<double>(), num, 2e-2 * (1 + std::abs(num)))
-        << "element " << i;
+    EXPECT_TRUE(torch::equal(gate_mul(x, z), y));
   }
+  torch::set_num_threads(threads);
+  torch::manual_seed(3);
+  auto x = (torch::randn({4, 2, 3}) * 2).requires_grad_(true);
+  auto z = torch::randn({4, 2, 3}) * 2;
+  auto w = torch::randn({4, 2, 3});
+  (gate_mul(x, z) * w).sum().backward();
+  expect_finite_differences([&](const torch::Tensor& v) { return gate_mul(v, z); }, x, w);
+  auto z2 = z.clone().requires_grad_(true);
+  (gate_mul(x.detach(), z2) * w).sum().backward();
+  expect_finite_differences([&](const torch::Tensor& v) { return gate_mul(x.detach(), v); }, z2, w);
+}
+
+// The fused residual + exact GELU without dropout against torch::gelu(y + r) in double, with and
+// without the residual, over [-12, 12] (both tails); no-grad values equal the autograd ones;
+// central differences.
+TEST(Layers, FusedGeluMatchesCompositeAndFiniteDifferences) {
+  for (bool residual : {true, false}) {
+    SCOPED_TRACE(testing::Message() << "residual " << residual);
+    torch::manual_seed(residual ? 5 : 6);
+    auto y = (torch::rand({200, 9, 17}) * 24 - 12).requires_grad_(true);
+    auto r = (torch::randn({200, 9, 17}) * 0.5).requires_grad_(true);
+    auto w = torch::randn({200, 9, 17});
+    torch::Tensor rr = residual ? r : torch::Tensor();
+    auto out = gelu_residual_dropout(y, rr, 0.0);
+    (out * w).sum().backward();
+    auto yd = y.detach().to(torch::kFloat64).requires_grad_(true);
+    auto rd = r.detach().to(torch::kFloat64).requires_grad_(true);
+    auto outd = gelu_residual_composite(yd, residual ? rd : torch::Tensor());
+    (outd * w.to(torch::kFloat64)).sum().backward();
+    EXPECT_LT((out.to(torch::kFloat64) - outd).abs().max().item<double>(), 2e-6 * 13);
+    EXPECT_LT((y.grad().to(torch::kFloat64) - yd.grad()).abs().max().item<double>(), 1e-5);
+    if (residual) {
+      EXPECT_LT((r.grad().to(torch::kFloat64) - rd.grad()).abs().max().item<double>(), 1e-5);
+    } else {
+      EXPECT_FALSE(r.grad().defined());
+    }
+    // The far negative tail has no cancellation: relative error stays within 0.5 % (1.6e-3 at -5)
+    // where gelu is ~ -1e-6 (the A&S formula's absolute error is 1.5e-7 of erfc).
+    auto tail = torch::tensor({-5.0f, -4.0f, -3.0f});
+    auto gt = gelu_residual_dropout(tail, torch::Tensor(), 0.0);
+    auto gd = gelu_residual_composite(tail.to(torch::kFloat64), torch::Tensor());
+    EXPECT_LT(((gt.to(torch::kFloat64) - gd) / gd).abs().max().item<double>(), 5e-3);
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::equal(gelu_residual_dropout(y, rr, 0.0), out));
+  }
+  torch::manual_seed(8);
+  auto y = (torch::randn({4, 2, 3}) * 2).requires_grad_(true);
+  auto r = torch::randn({4, 2, 3});
+  auto w = torch::randn({4, 2, 3});
+  (gelu_residual_dropout(y, r, 0.0) * w).sum().backward();
+  expect_finite_differences(
+      [&](const torch::Tensor& v) { return gelu_residual_dropout(v, r, 0.0); }, y, w);
+}
+
+// Dropout inside the fused GELU: the kept share is 1 - p, kept elements are gelu / (1 - p) and
+// dropped ones 0, the gradient uses the same mask (recomputed from the seed, not stored), the
+// same generator state redraws the same mask (what split slates rely on), and generator
+// scopes with other seeds draw other masks.
+TEST(Layers, FusedDropoutKeepsOneMinusPAndReusesItsMaskInTheBackward) {
+  const double p = 0.1;
+  torch::manual_seed(21);
+  auto y = torch::randn({400, 8, 64}).requires_grad_(true);  // 204 800 elements
+  auto r = torch::randn({400, 8, 64});
+  auto w = torch::randn({400, 8, 64});
+  at::Generator def = at::detail::getDefaultCPUGenerator();
+  auto state = def.get_state();
+  auto out = gelu_residual_dropout(y, r, p);
+  (out * w).sum().backward();
+  auto ref = gelu_residual_composite(y.detach(), r);
+  auto kept = out != 0;
+  const double share = kept.to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(share, 1 - p, 0.005);
+  EXPECT_LT((out - ref / (1 - p)).masked_select(kept).abs().max().item<float>(), 1e-4);
+  // The gradient: zero where dropped, the undropped gradient / (1 - p) where kept.
+  auto y0 = y.detach().clone().requires_grad_(true);
+  (gelu_residual_dropout(y0, r, 0.0) * w).sum().backward();
+  EXPECT_EQ(y.grad().masked_select(kept.logical_not()).abs().max().item<float>(), 0.0f);
+  EXPECT_LT((y.grad() - y0.grad() / (1 - p)).masked_select(kept).abs().max().item<float>(), 1e-4);
+  // Same generator state: same mask.
+  def.set_state(state);
+  {
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::equal(gelu_residual_dropout(y, r, p), out.detach()));
+  }
+  // A scope's generator replaces the default one: two seeds, two masks; one seed, one mask.
+  auto masked = [&](uint64_t seed) {
+    DropoutGeneratorScope scope(at::detail::createCPUGenerator(seed));
+    torch::NoGradGuard ng;
+    return gelu_residual_dropout(y, r, p) != 0;
+  };
+  EXPECT_TRUE(torch::equal(masked(1), masked(1)));
+  const double agree = (masked(1) == masked(2)).to(torch::kFloat64).mean().item<double>();
+  EXPECT_LT(agree, 0.9);  // independent masks agree on ~ 0.9^2 + 0.1^2 = 0.82 of the elements
+}
+
+// The training path of layout TGraph's configuration input (one-hot rows times a product table)
+// against linear(embedding(configs)): values and the gradients of both weights.
+TEST(Layers, OneHotConfigProjectionMatchesEmbeddingThenLinear) {
+  torch::manual_seed(4);
+  auto emb = torch::randn({8, 4}, torch::kFloat64).requires_grad_(true);
+  auto proj = torch::randn({10, 18 * 4}, torch::kFloat64).requires_grad_(true);
+  auto configs = torch::randint(0, 8, {5, 7, 18}, torch::kLong);
+  auto w = torch::randn({5, 7, 10}, torch::kFloat64);
+  auto a = one_hot_config_projection(emb, proj, configs);
+  (a * w).sum().backward();
+  auto ge = emb.grad().clone(), gp = proj.grad().clone();
+  emb.mutable_grad().zero_();
+  proj.mutable_grad().zero_();
+  auto b = torch::nn::functional::linear(torch::embedding(emb, configs).view({5, 7, 72}), proj);
+  (b * w).sum().backward();
+  EXPECT_LT((a - b).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((ge - emb.grad()).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((gp - proj.grad()).abs().max().item<double>(), 1e-12);
 }
 
 TEST(Layers, CrossAttentionIsPermutationEquivariantOverConfigs) {
@@ -257,6 +409,56 @@ INSTANTIATE_TEST_SUITE_P(All, Models,
                          ::testing::Values(std::make_tuple("tgraph", false),
                                            std::make_tuple("tgraph", true),
                                            std::make_tuple("baseline", false)));
+
+// --bf16: the Linear helper stays within bfloat16 rounding of fp32 (values and weight gradients),
+// is exactly the fp32 layer when off, and a layout TGraph model scores a slate within bfloat16
+// rounding of its fp32 scores. A CPU without AVX512-BF16, or another device, is refused by name.
+TEST(Layers, Bf16LinearStaysWithinBf16RoundingOfFp32) {
+  torch::manual_seed(12);
+  torch::nn::Linear l(64, 32);
+  auto x = torch::randn({50, 8, 64});
+  auto y32 = linear_bf16_or_fp32(l, x, false);
+  EXPECT_TRUE(torch::equal(y32, l->forward(x)));
+  y32.square().sum().backward();
+  auto g32 = l->weight.grad().clone();
+  l->weight.mutable_grad().zero_();
+  l->bias.mutable_grad().zero_();
+  auto y16 = linear_bf16_or_fp32(l, x, true);
+  EXPECT_EQ(y16.scalar_type(), torch::kFloat32);
+  const double rel = ((y16 - y32).norm() / y32.norm()).item<double>();
+  EXPECT_LT(rel, 1e-2);  // bfloat16 keeps 8 bits of mantissa: ~4e-3 per rounding
+  EXPECT_GT(rel, 0.0);   // and it did run in bfloat16
+  y16.square().sum().backward();
+  EXPECT_LT(((l->weight.grad() - g32).norm() / g32.norm()).item<double>(), 2e-2);
+
+  ModelConfig c = ModelConfig::preset("tgraph-cpu", false);
+  c.dropout = 0;
+  auto m = make_model(c);
+  Toy t = make_toy(40, 4, 5);
+  auto g = toy_tensors(t);
+  auto cfg = random_configs(6, 4, 9);
+  auto s32 = m->forward(g, cfg).detach();
+  m->set_matmul_bf16(true);
+  auto s16 = m->forward(g, cfg).detach();
+  m->set_matmul_bf16(false);
+  EXPECT_TRUE(torch::equal(m->forward(g, cfg).detach(), s32));
+  EXPECT_LT((s16 - s32).abs().max().item<double>(), 2e-2 * (1 + s32.abs().max().item<double>()));
+  EXPECT_GT((s16 - s32).abs().max().item<double>(), 0.0);
+
+  RunContext gpu;
+  gpu.device = torch::Device(torch::kCUDA, 0);
+  gpu.bf16_matmul = true;
+  EXPECT_THROW(check_bf16_support(gpu), Error);
+  RunContext cpu;
+  cpu.bf16_matmul = true;
+  if (__builtin_cpu_supports("avx512bf16")) {
+    EXPECT_NO_THROW(check_bf16_support(cpu));
+  } else {
+    EXPECT_THROW(check_bf16_support(cpu), Error);
+  }
+  cpu.bf16_matmul = false;
+  EXPECT_NO_THROW(check_bf16_support(cpu));
+}
 
 // Gradients of all parameters after one slate_backward call, concatenated.
 torch::Tensor slate_gradient(ModelImpl& m, const GraphTensors& g, const torch::Tensor& cfg,

@@ -10,6 +10,18 @@
 
 namespace tgraph {
 
+void check_bf16_support(const RunContext& ctx) {
+  if (!ctx.bf16_matmul) return;
+  if (!ctx.device.is_cpu())
+    throw_error("--bf16", "", "the CPU device (bfloat16 matmuls are a CPU path)", ctx.device.str());
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool ok = __builtin_cpu_supports("avx512bf16");
+#else
+  const bool ok = false;
+#endif
+  if (!ok) throw_error("--bf16", "", "a CPU with AVX512-BF16", "this CPU has none");
+}
+
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
@@ -38,9 +50,10 @@ std::string loaded_blas_library() {
   return found.empty() ? "unknown (statically linked or not loaded yet)" : found;
 }
 
-double measure_matmul_gflops(const RunContext& ctx, int64_t n, int reps) {
+double measure_matmul_gflops(const RunContext& ctx, int64_t n, int reps, bool bf16) {
   torch::NoGradGuard ng;
-  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device);
+  auto opts =
+      torch::TensorOptions().dtype(bf16 ? torch::kBFloat16 : torch::kFloat32).device(ctx.device);
   auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
   auto c = torch::mm(a, b);  // warm-up, also loads BLAS
   if (ctx.device.is_cuda()) torch::cuda::synchronize();
@@ -52,6 +65,7 @@ double measure_matmul_gflops(const RunContext& ctx, int64_t n, int reps) {
 }
 
 std::string init_torch(const RunContext& ctx) {
+  check_bf16_support(ctx);
   int threads =
       ctx.threads > 0 ? ctx.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
@@ -64,7 +78,8 @@ std::string init_torch(const RunContext& ctx) {
     (void)torch::mm(torch::ones({2, 2}), torch::ones({2, 2}));
   }
   return TG_STR("device " << ctx.device << ", " << torch::get_num_threads() << " threads, BLAS "
-                          << loaded_blas_library());
+                          << loaded_blas_library()
+                          << (ctx.bf16_matmul ? ", bfloat16 matmuls" : ""));
 }
 
 }  // namespace tgraph

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "tgraph/model/act_kernels.h"
 #include "tgraph/model/norm_kernels.h"
 #include "tgraph/util/error.h"
 
@@ -182,6 +183,157 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
 
 }  // namespace
 
+namespace {
+
+bool fusable(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
+}
+
+// Splits a flat element range between the intra-op threads.
+template <typename F>
+void over_elements(int64_t n, const F& f) {
+  at::parallel_for(0, n, int64_t(1) << 15, f);
+}
+
+thread_local at::Generator* dropout_generator = nullptr;  // DropoutGeneratorScope's
+
+// The generator dropout draws from on this thread: the scope's, else the default CPU one.
+uint64_t draw_dropout_seed() {
+  at::Generator gen = dropout_generator ? *dropout_generator : at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
+// x * sigmoid(z) as one autograd node: one loop forward (writing the output and sigmoid(z)),
+// one backward (both gradients), where the composite runs sigmoid, mul, and three ops back.
+// Saves x and sigmoid(z), as the composite does.
+struct GateFn : torch::autograd::Function<GateFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
+                               const torch::Tensor& z_in) {
+    auto x = x_in.contiguous(), z = z_in.contiguous();
+    auto out = torch::empty_like(x), s = torch::empty_like(x);
+    const float *xp = x.data_ptr<float>(), *zp = z.data_ptr<float>();
+    float *op = out.data_ptr<float>(), *sp = s.data_ptr<float>();
+    over_elements(x.numel(), [&](int64_t b, int64_t e) { gate_forward(xp, zp, op, sp, b, e); });
+    ctx->save_for_backward({x, s});
+    return out;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto g = grads[0].contiguous();
+    auto gx = torch::empty_like(g), gz = torch::empty_like(g);
+    const float *gp = g.data_ptr<float>(), *xp = saved[0].data_ptr<float>(),
+                *sp = saved[1].data_ptr<float>();
+    float *gxp = gx.data_ptr<float>(), *gzp = gz.data_ptr<float>();
+    over_elements(g.numel(),
+                  [&](int64_t b, int64_t e) { gate_backward(gp, xp, sp, gxp, gzp, b, e); });
+    return {gx, gz};
+  }
+};
+
+// dropout(gelu(y + r)) as one autograd node (kResidual false: dropout(gelu(y)), one input). The
+// dropout mask is a hash of (seed, element), so nothing but the pre-activation is saved (y itself
+// without a residual) and the backward recomputes the mask; the composite saves the
+// pre-activation and a float noise tensor, and draws that noise element by element from the
+// generator (14 % of a training step, measured).
+template <bool kResidual>
+struct GeluFn : torch::autograd::Function<GeluFn<kResidual>> {
+  static torch::Tensor run(torch::autograd::AutogradContext* ctx, const torch::Tensor& y_in,
+                           const torch::Tensor* r_in, double p, int64_t seed) {
+    auto y = y_in.contiguous();
+    auto r = r_in ? r_in->contiguous() : torch::Tensor();
+    auto out = torch::empty_like(y);
+    auto pre = r_in ? torch::empty_like(y) : y;
+    const uint32_t thr = dropout_threshold(p);
+    const float scale = thr ? static_cast<float>(1.0 / (1.0 - p)) : 1.0f;
+    const float *yp = y.data_ptr<float>(), *rp = r_in ? r.data_ptr<float>() : nullptr;
+    float *prep = r_in ? pre.data_ptr<float>() : nullptr, *op = out.data_ptr<float>();
+    const auto sd = static_cast<uint64_t>(seed);
+    over_elements(y.numel(), [&](int64_t b, int64_t e) {
+      gelu_forward(yp, rp, prep, op, thr, scale, sd, b, e);
+    });
+    ctx->save_for_backward({pre});
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["seed"] = seed;
+    return out;
+  }
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& y,
+                               const torch::Tensor& r, double p, int64_t seed) {
+    return run(ctx, y, &r, p, seed);
+  }
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& y,
+                               double p, int64_t seed) {
+    return run(ctx, y, nullptr, p, seed);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto pre = ctx->get_saved_variables()[0];
+    const double p = ctx->saved_data["p"].toDouble();
+    const auto sd = static_cast<uint64_t>(ctx->saved_data["seed"].toInt());
+    const uint32_t thr = dropout_threshold(p);
+    const float scale = thr ? static_cast<float>(1.0 / (1.0 - p)) : 1.0f;
+    auto g = grads[0].contiguous();
+    auto gpre = torch::empty_like(g);
+    const float *gp = g.data_ptr<float>(), *prep = pre.data_ptr<float>();
+    float* op = gpre.data_ptr<float>();
+    over_elements(g.numel(),
+                  [&](int64_t b, int64_t e) { gelu_backward(gp, prep, op, thr, scale, sd, b, e); });
+    if (kResidual) return {gpre, gpre, torch::Tensor(), torch::Tensor()};
+    return {gpre, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor gate_mul_composite(const torch::Tensor& x, const torch::Tensor& z) {
+  return x * torch::sigmoid(z);
+}
+
+torch::Tensor gate_mul(const torch::Tensor& x, const torch::Tensor& z) {
+  if (!fusable(x) || !fusable(z) || x.sizes() != z.sizes()) return gate_mul_composite(x, z);
+  if (torch::GradMode::is_enabled() && (x.requires_grad() || z.requires_grad()))
+    return GateFn::apply(x, z);
+  auto xc = x.contiguous(), zc = z.contiguous();  // inference: one loop, nothing saved
+  auto out = torch::empty_like(xc);
+  const float *xp = xc.data_ptr<float>(), *zp = zc.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  over_elements(xc.numel(), [&](int64_t b, int64_t e) { gate_forward(xp, zp, op, nullptr, b, e); });
+  return out;
+}
+
+torch::Tensor gelu_residual_composite(const torch::Tensor& y, const torch::Tensor& r) {
+  return torch::gelu(r.defined() ? y + r : y);
+}
+
+torch::Tensor gelu_residual_dropout(const torch::Tensor& y, const torch::Tensor& r, double p) {
+  const bool fuse = fusable(y) && (!r.defined() || (fusable(r) && r.sizes() == y.sizes()));
+  if (!fuse) {
+    auto v = gelu_residual_composite(y, r);
+    if (!(p > 0)) return v;
+    // Other devices: LibTorch's dropout (from the scope's generator on the CPU).
+    if (!dropout_generator) return torch::dropout(v, p, /*train=*/true);
+    auto noise = at::empty_like(v).bernoulli_(1 - p, *dropout_generator).div_(1 - p);
+    return v * noise;
+  }
+  const int64_t seed = p > 0 ? static_cast<int64_t>(draw_dropout_seed()) : 0;
+  const bool grad =
+      torch::GradMode::is_enabled() && (y.requires_grad() || (r.defined() && r.requires_grad()));
+  if (grad)
+    return r.defined() ? GeluFn<true>::apply(y, r, p, seed) : GeluFn<false>::apply(y, p, seed);
+  auto yc = y.contiguous();  // no autograd: one loop, nothing saved
+  auto rc = r.defined() ? r.contiguous() : r;
+  auto out = torch::empty_like(yc);
+  const uint32_t thr = dropout_threshold(p);
+  const float scale = thr ? static_cast<float>(1.0 / (1.0 - p)) : 1.0f;
+  const float *yp = yc.data_ptr<float>(), *rp = rc.defined() ? rc.data_ptr<float>() : nullptr;
+  float* op = out.data_ptr<float>();
+  over_elements(yc.numel(), [&](int64_t b, int64_t e) {
+    gelu_forward(yp, rp, nullptr, op, thr, scale, static_cast<uint64_t>(seed), b, e);
+  });
+  return out;
+}
+
 torch::Tensor instance_norm_nodes_composite(const torch::Tensor& x, double eps) {
   auto mean = x.mean(0, /*keepdim=*/true);
   auto var = (x - mean).pow(2).mean(0, true);
@@ -213,13 +365,21 @@ torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {
   return torch::mm(adj, x.reshape({N, S * F})).view({N, S, F});
 }
 
+torch::Tensor linear_bf16_or_fp32(torch::nn::Linear& l, const torch::Tensor& x, bool bf16) {
+  if (!bf16 || !x.device().is_cpu()) return l->forward(x);
+  auto y = torch::nn::functional::linear(x.to(torch::kBFloat16), l->weight.to(torch::kBFloat16))
+               .to(torch::kFloat32);
+  return l->bias.defined() ? y + l->bias : y;
+}
+
 ChannelGateImpl::ChannelGateImpl(int channels, int bottleneck) {
   fc1 = register_module("fc1", torch::nn::Linear(channels, bottleneck));
   fc2 = register_module("fc2", torch::nn::Linear(bottleneck, channels));
 }
 
 torch::Tensor ChannelGateImpl::forward(const torch::Tensor& x) {
-  return x * torch::sigmoid(fc2(torch::relu(fc1(x))));
+  return gate_mul(x,
+                  linear_bf16_or_fp32(fc2, torch::relu(linear_bf16_or_fp32(fc1, x, bf16)), bf16));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,21 +422,6 @@ torch::Tensor TGraphEncoder::static_inputs(const GraphTensors& g) {
                     1);
 }
 
-namespace {
-
-thread_local at::Generator* dropout_generator = nullptr;  // DropoutGeneratorScope's
-
-// torch::nn::Dropout, but from the scope's generator when one is set on this thread (the same
-// map as LibTorch's CPU dropout: Bernoulli(1 - p) noise scaled by 1 / (1 - p)).
-torch::Tensor dropout(const torch::Tensor& x, torch::nn::DropoutImpl& d) {
-  const double p = d.options.p();
-  if (!dropout_generator || !d.is_training() || p <= 0) return d.forward(x);
-  auto noise = at::empty_like(x).bernoulli_(1 - p, *dropout_generator).div_(1 - p);
-  return x * noise;
-}
-
-}  // namespace
-
 DropoutGeneratorScope::DropoutGeneratorScope(at::Generator gen)
     : previous_(dropout_generator), gen_(std::move(gen)) {
   dropout_generator = &gen_;
@@ -284,6 +429,12 @@ DropoutGeneratorScope::DropoutGeneratorScope(at::Generator gen)
 
 DropoutGeneratorScope::~DropoutGeneratorScope() {
   dropout_generator = previous_;
+}
+
+void TGraphEncoder::set_matmul_bf16(bool on) {
+  bf16_ = on;
+  for (auto& g : dense_gate_) g->bf16 = on;
+  for (auto& g : graph_gate_) g->bf16 = on;
 }
 
 torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
@@ -294,17 +445,32 @@ torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
 torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_mean) {
   int block = 0;
   for (size_t i = 0; i < dense_gate_.size(); ++i) {
-    if (i > 0) x = dense_[i - 1]->forward(x);
+    if (i > 0) x = linear_bf16_or_fp32(dense_[i - 1], x, bf16_);
     x = dense_gate_[i]->forward(instance_norm_nodes(x));
-    x = torch::gelu(attend(x, block++));
+    x = gelu_residual_dropout(attend(x, block++), torch::Tensor(), 0.0);
   }
+  // Dropout only while training (the module's flag), as torch::nn::Dropout.
+  const double p = dropout_->is_training() ? dropout_->options.p() : 0.0;
   for (size_t i = 0; i < sage_l_.size(); ++i) {
     auto y = instance_norm_nodes(x);
-    y = sage_l_[i]->forward(aggregate(adj_mean, y)) + sage_r_[i]->forward(y);
+    y = linear_bf16_or_fp32(sage_l_[i], aggregate(adj_mean, y), bf16_) +
+        linear_bf16_or_fp32(sage_r_[i], y, bf16_);
     y = attend(graph_gate_[i]->forward(y), block++);
-    x = dropout(torch::gelu(y + x), *dropout_);
+    x = gelu_residual_dropout(y, x, p);
   }
   return x;
+}
+
+torch::Tensor one_hot_config_projection(const torch::Tensor& emb, const torch::Tensor& proj,
+                                        const torch::Tensor& configs) {
+  const int64_t S = configs.size(0), NC = configs.size(1), slots = configs.size(2);
+  const int64_t V = emb.size(0), D = emb.size(1), L = proj.size(0);
+  // T[slot * V + v] = proj's block of slot applied to emb[v]. [slots * V, L]
+  auto table =
+      torch::einsum("vd,lsd->svl", {emb, proj.view({L, slots, D})}).reshape({slots * V, L});
+  auto idx = (configs + torch::arange(slots, configs.options()) * V).view({S * NC, slots});
+  auto onehot = torch::zeros({S * NC, slots * V}, table.options()).scatter_(1, idx, 1.0);
+  return torch::mm(onehot, table).view({S, NC, L});
 }
 
 namespace {
@@ -336,6 +502,7 @@ class TGraphModel : public ModelImpl {
   }
 
   const ModelConfig& config() const override { return cfg_; }
+  void set_matmul_bf16(bool on) override { enc_.set_matmul_bf16(on); }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
     return in_static_(enc_.static_inputs(g)) + empty_config();  // [N, L]
@@ -347,8 +514,8 @@ class TGraphModel : public ModelImpl {
     TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
     // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector,
     // folded into `code`; configurable nodes add their difference from it.
-    auto delta = in_config_(enc_.layout_emb()(configs).view({S, NC, -1})) - empty_config();
-    auto x = code.unsqueeze(1).repeat({1, S, 1});  // [N, S, L]
+    auto delta = config_projection(configs) - empty_config();  // [S, NC, L]
+    auto x = code.unsqueeze(1).repeat({1, S, 1});              // [N, S, L]
     x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
     x = enc_.blocks(x, g.adj_mean);
     return head_(x.mean(0)).squeeze(-1);  // [S]
@@ -357,13 +524,23 @@ class TGraphModel : public ModelImpl {
   double activation_bytes_per_config(int64_t num_nodes) const override {
     // [N, hidden] tensors saved per configuration: a dense block keeps ~5 (Linear input,
     // InstanceNorm, gate input and sigmoid, GELU input), a GraphSAGE block ~8 (also the
-    // aggregation, the residual sum and the dropout mask); ~4 more for the input and the
+    // aggregation and the residual sum; the fused GELU keeps no dropout mask, so this now
+    // overestimates a little, which keeps the memory bound); ~4 more for the input and the
     // gradients in flight.
     const double per_node = 5.0 * cfg_.dense_layers + 8.0 * cfg_.graph_layers + 4.0;
     return 4.0 * static_cast<double>(num_nodes) * cfg_.hidden * per_node;
   }
 
  private:
+  // in_config(layout_emb(configs)) [S, NC, L]: in training through one-hot rows
+  // (one_hot_config_projection), at scoring through the gather, whose input is 2x smaller.
+  torch::Tensor config_projection(const torch::Tensor& configs) {
+    auto& emb = enc_.layout_emb();
+    const bool grad = torch::GradMode::is_enabled() &&
+                      (emb->weight.requires_grad() || in_config_->weight.requires_grad());
+    if (grad) return one_hot_config_projection(emb->weight, in_config_->weight, configs);
+    return in_config_(emb(configs).view({configs.size(0), configs.size(1), -1}));
+  }
   torch::Tensor empty_config() {  // [L]
     return in_config_(enc_.layout_emb()->weight[0].repeat({18}));
   }

@@ -70,6 +70,9 @@ class ModelImpl : public torch::nn::Module {
   // against peak RSS at full scale in docs/results.md). The trainer splits slates by it.
   virtual double activation_bytes_per_config(int64_t num_nodes) const = 0;
   int64_t num_parameters() const;
+  // RunContext::bf16_matmul: the per-configuration Linear layers multiply in bfloat16 (layout
+  // TGraph; the other models keep fp32, where those products are not the cost).
+  virtual void set_matmul_bf16(bool /*on*/) {}
 };
 using Model = std::shared_ptr<ModelImpl>;
 
@@ -98,15 +101,39 @@ class DropoutGeneratorScope {
 torch::Tensor instance_norm_nodes(const torch::Tensor& x /*[N, S, F]*/, double eps = 1e-5);
 torch::Tensor instance_norm_nodes_composite(const torch::Tensor& x /*[N, S, F]*/,
                                             double eps = 1e-5);
+// The channel gate's product x * sigmoid(z) (same shapes). Float CPU tensors take the fused loops
+// of act_kernels.h (one autograd node; no saved tensor at inference), others the composite.
+torch::Tensor gate_mul(const torch::Tensor& x, const torch::Tensor& z);
+torch::Tensor gate_mul_composite(const torch::Tensor& x, const torch::Tensor& z);
+// dropout_p(gelu(y + r)), the exact GELU; r may be undefined (then gelu(y)), p = 0 is no dropout.
+// Float CPU tensors take the fused loops (one autograd node that saves only y + r; the dropout
+// mask is a hash of a seed drawn from the DropoutGeneratorScope's generator, else the default
+// one, and of the element's index), others LibTorch's ops. The composite (no dropout) is the
+// reference in tests.
+torch::Tensor gelu_residual_dropout(const torch::Tensor& y, const torch::Tensor& r, double p);
+torch::Tensor gelu_residual_composite(const torch::Tensor& y, const torch::Tensor& r);
+// linear(embedding(configs)) without bias: emb [V, D], proj [L, slots * D], configs [S, NC, slots]
+// long in [0, V) -> [S, NC, L], computed as one-hot rows [S * NC, slots * V] times the table of
+// proj's slot blocks applied to every embedding row. The same map; its backward is two small
+// matmuls, where LibTorch's embedding backward sorts the S * NC * slots indices (4.6 ms of an
+// 89 ms tgraph-cpu step on the resnet50 benchmark graph, measured). Layout TGraph trains with it.
+torch::Tensor one_hot_config_projection(const torch::Tensor& emb, const torch::Tensor& proj,
+                                        const torch::Tensor& configs);
 // x * softmax over configurations (dim 1) of x / T, concatenated to x: [N, S, F] -> [N, S, 2F].
 torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature);
 // Sparse [N, N] x [N, S, F] -> [N, S, F].
 torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x);
 
+// l(x), with the product in bfloat16 when bf16 is set and x is a CPU tensor: input and weight
+// rounded to bfloat16, fp32 accumulation inside the GEMM, the product back to fp32, the bias
+// added in fp32. Gradients flow through the casts to the fp32 weights.
+torch::Tensor linear_bf16_or_fp32(torch::nn::Linear& l, const torch::Tensor& x, bool bf16);
+
 struct ChannelGateImpl : torch::nn::Module {
   ChannelGateImpl(int channels, int bottleneck);
   torch::Tensor forward(const torch::Tensor& x);  // x * sigmoid(W2 relu(W1 x))
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  bool bf16 = false;  // linear_bf16_or_fp32
 };
 TORCH_MODULE(ChannelGate);
 
@@ -132,10 +159,11 @@ class TGraphEncoder {
   // x: [N, S, width_out] after the input projection -> [N, S, width_in].
   torch::Tensor blocks(torch::Tensor x, const torch::Tensor& adj_mean);
   torch::nn::Embedding& layout_emb() { return layout_emb_; }
+  void set_matmul_bf16(bool on);  // the dense, SAGE and gate Linears (linear_bf16_or_fp32)
 
  private:
   torch::Tensor attend(const torch::Tensor& x, int block);
-  bool cross_attention_ = false;
+  bool cross_attention_ = false, bf16_ = false;
   int static_dim_ = 0;
   torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
   std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;

@@ -47,6 +47,7 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   ModelConfig mc = ModelConfig::preset(opt.model, opt.cross_attention == 1);
   Model model = make_model(mc);
   model->to(opt.ctx.device);
+  model->set_matmul_bf16(opt.ctx.bf16_matmul);
   torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(1e-3));
   const int64_t S = std::min(opt.slate, in.num_configs);
   std::vector<int64_t> rows(static_cast<size_t>(S));
@@ -99,6 +100,8 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   if (opt.ctx.device.is_cuda()) torch::cuda::synchronize();
   double infer_s = std::chrono::duration<double>(Clock::now() - t0).count();
   double gflops = measure_matmul_gflops(opt.ctx);
+  // With --bf16 the model's products run at the bfloat16 rate: its peak is the one to compare.
+  double gflops_bf16 = opt.ctx.bf16_matmul ? measure_matmul_gflops(opt.ctx, 1000, 5, true) : 0;
   // Model FLOP/s: 2 flops per multiply-add; a training step counts 3 forward passes (the
   // backward pass computes gradients for inputs and weights), the usual approximation.
   const double macs =
@@ -119,7 +122,9 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
           {"runtime", runtime},
           {"blas", loaded_blas_library()},
           {"threads", torch::get_num_threads()},
+          {"bf16_matmul", opt.ctx.bf16_matmul},
           {"matmul_gflops_1000", gflops},
+          {"matmul_bf16_gflops_1000", gflops_bf16},
           {"train_slate", S},
           {"train_rows_per_pass", plan.rows_per_pass},
           {"train_parts", plan.workers},

@@ -511,6 +511,7 @@ TrainResult train(const TrainOptions& opt_in) {
     }
   }
   model->to(opt.ctx.device);
+  model->set_matmul_bf16(opt.ctx.bf16_matmul);
   if (dist) dist->broadcast_parameters(*model);  // rank 0's weights everywhere, fresh or resumed
   torch::optim::AdamW optim(model->parameters(),
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));

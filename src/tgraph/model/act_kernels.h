@@ -1,0 +1,35 @@
+// Hand-written element-wise loops of the fused channel gate (x * sigmoid(z)) and of the fused
+// residual + exact GELU + dropout, torch-free and compiled once per instruction set (AVX-512,
+// AVX2, baseline; chosen at load time), like norm_kernels.h.
+//
+// Every function handles the flat index range [b, e) of contiguous arrays of one shape, so
+// callers can split a range between threads. Dropout masks are not stored: element i is kept
+// iff a hash of (seed, i) is at least `threshold`, so the backward pass (or a second pass over
+// the same slate) recomputes the mask from the seed alone.
+#pragma once
+
+#include <cstdint>
+
+namespace tgraph {
+
+// out = x * sigmoid(z); s = sigmoid(z) when s is not null (what the backward needs).
+void gate_forward(const float* x, const float* z, float* out, float* s, int64_t b, int64_t e);
+// The gradient of that map: gx = g * s, gz = g * x * s * (1 - s).
+void gate_backward(const float* g, const float* x, const float* s, float* gx, float* gz, int64_t b,
+                   int64_t e);
+
+// The hash threshold that keeps an element with probability 1 - p.
+uint32_t dropout_threshold(double p);
+// Whether element i survives dropout under (seed, threshold); threshold 0 keeps everything.
+bool dropout_keep(uint64_t seed, int64_t i, uint32_t threshold);
+
+// pre = y + r (r null: pre = y); out = gelu(pre) * (kept(i) ? scale : 0), gelu the exact
+// (erf) GELU. pre is written to pre_out when it is not null. threshold 0 is no dropout (then
+// scale should be 1).
+void gelu_forward(const float* y, const float* r, float* pre_out, float* out, uint32_t threshold,
+                  float scale, uint64_t seed, int64_t b, int64_t e);
+// The gradient of that map with respect to pre: gpre = g * mask(i) * gelu'(pre).
+void gelu_backward(const float* g, const float* pre, float* gpre, uint32_t threshold, float scale,
+                   uint64_t seed, int64_t b, int64_t e);
+
+}  // namespace tgraph
