@@ -11,6 +11,8 @@
 #   tgraph:64:1" = preset:slate:cross-attention), INFER_CONFIGS (0 = all of the graph's; other
 #   values need builds that have `bench --infer-configs`), A_FLAGS / B_FLAGS (extra `bench` flags
 #   of one side: the same binary twice with B_FLAGS=--bf16 measures bfloat16 matmuls).
+# Builds before the OpenBLAS core fix (src/tgraph/util/blas_core.h) do not force a core: set
+# OPENBLAS_CORETYPE for the whole run so that both sides use the same GEMM kernels.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${1:?usage: bench/ab_compare.sh A_TGRAPH B_TGRAPH [OUT.jsonl]}

@@ -12,7 +12,8 @@
 #   529 nodes; stems in ../shared/data/bench/npz/layout/xla/random/train), MODELS (default
 #   "64:32:0 256:128:0 256:64:1" = width:slate:cross-attention), TGRAPH_FLAGS (extra flags of
 #   `tgraph bench`, e.g. --bf16: then the peak column is the bfloat16 matmul's).
-# Timings are only comparable within one run (shared, noisy machines): read the ratios.
+# Timings are only comparable within one run (shared, noisy machines): read the ratios. The peer
+# gets the OpenBLAS core tgraph reports (`blas_core`), so both use the same GEMM kernels.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TG=${TGRAPH:-$HERE/../build/tgraph}
@@ -32,7 +33,10 @@ for t in $THREADS; do
       [ "$width" = 64 ] || [ "$width" = 256 ] || { echo "width 64 or 256 only" >&2; exit 2; }
       ours=$("$TG" bench "$B/$g.npz" --model "$name" --slate "$slate" --steps "$STEPS" \
         --cross-attention "$xattn" --threads "$t" ${TGRAPH_FLAGS:-} | jq -c .)
-      peer=$(/usr/bin/python3 "$PEER" "$B/$g.npz" --width "$width" --slate "$slate" \
+      # The peer runs with the OpenBLAS kernels tgraph ran with (tgraph forces a core where
+      # OpenBLAS falls back to generic ones: src/tgraph/util/blas_core.h).
+      core=$(jq -r '.blas_core // ""' <<<"$ours")
+      peer=$(env ${core:+OPENBLAS_CORETYPE=$core} /usr/bin/python3 "$PEER" "$B/$g.npz" --width "$width" --slate "$slate" \
         --steps "$STEPS" --threads "$t" $([ "$xattn" = 1 ] && echo --xattn))
       printf '{"threads": %s, "width": %s, "slate": %s, "xattn": %s, "tgraph": %s, "peer": %s}\n' \
         "$t" "$width" "$slate" "$xattn" "$ours" "$peer" >>"$OUT"

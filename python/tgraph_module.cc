@@ -22,6 +22,7 @@
 #include "tgraph/graph/tpugraphs.h"
 #include "tgraph/model/context.h"
 #include "tgraph/train/trainer.h"
+#include "tgraph/util/blas_core.h"
 #include "tgraph/util/error.h"
 
 namespace py = pybind11;
@@ -216,6 +217,11 @@ PYBIND11_MODULE(_tgraph, m) {
         return array(g.config_runtime_normalizers, {g.num_configs});
       });
 
+  m.def("blas_core", &tgraph::openblas_core_name,
+        "The OpenBLAS core this process runs ('SkylakeX', ...), or '' when the BLAS is another.");
+  m.def("blas_core_advice", &tgraph::openblas_core_advice,
+        "The OPENBLAS_CORETYPE to start Python with where OpenBLAS fell back to its generic "
+        "kernels on this CPU, else ''.");
   m.def(
       "load_layout",
       [](const std::string& path) {

@@ -7,6 +7,8 @@
 Everything here is a binding of the C++ library (no second implementation); errors raise
 tgraph.Error (a ValueError) with the library's one-line message naming the file and field.
 """
+import warnings
+
 from ._tgraph import (  # noqa: F401
     CostModel,
     Error,
@@ -14,6 +16,8 @@ from ._tgraph import (  # noqa: F401
     Kind,
     LayoutGraph,
     TileGraph,
+    blas_core,
+    blas_core_advice,
     featurize,
     load_layout,
     load_tile,
@@ -21,7 +25,15 @@ from ._tgraph import (  # noqa: F401
 )
 from . import metrics  # noqa: F401
 
+# OpenBLAS picks its kernels when it is loaded, so only a new process can change them (the tgraph
+# CLI restarts itself; a Python process cannot).
+if blas_core_advice():
+    warnings.warn(
+        f"OpenBLAS runs its generic {blas_core()!r} kernels on this CPU: start Python with "
+        f"OPENBLAS_CORETYPE={blas_core_advice()} for up to 5x faster matmuls",
+        RuntimeWarning, stacklevel=2)
+
 __all__ = [
-    "CostModel", "Error", "GraphHandle", "Kind", "LayoutGraph", "TileGraph", "featurize",
-    "load_layout", "load_tile", "train", "metrics",
+    "CostModel", "Error", "GraphHandle", "Kind", "LayoutGraph", "TileGraph", "blas_core",
+    "blas_core_advice", "featurize", "load_layout", "load_tile", "train", "metrics",
 ]

@@ -1,12 +1,16 @@
 // tgraph: command-line front end. Parses the subcommand, runs it, and turns tgraph::Error into a
 // one-line message and a non-zero exit code (the only place that catches it).
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "tgraph/util/blas_core.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph::cli {
@@ -36,6 +40,17 @@ void add_context_flags(CLI::App* sub, ContextFlags* f) {
 }  // namespace tgraph::cli
 
 int main(int argc, char** argv) {
+  // OpenBLAS chose its kernels when it was loaded, before main(). Where it fell back to generic
+  // ones on a CPU it does not know (up to 5x slower matmuls), run again with the right core forced
+  // (tgraph/util/blas_core.h). OPENBLAS_CORETYPE set by the user wins; TGRAPH_NO_BLAS_REEXEC=1 opts
+  // out.
+  if (!std::getenv("TGRAPH_NO_BLAS_REEXEC")) {
+    const std::string core = tgraph::openblas_core_advice();
+    if (!core.empty() && setenv("OPENBLAS_CORETYPE", core.c_str(), 1) == 0) {
+      execv("/proc/self/exe", argv);
+      unsetenv("OPENBLAS_CORETYPE");  // exec failed: go on with the generic kernels
+    }
+  }
   CLI::App app{"tgraph: a learned cost model (TGraph GNN) for XLA layout and tile configurations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tgraph 0.1.0");

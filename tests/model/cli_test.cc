@@ -2,6 +2,7 @@
 // synth -> train (layout and tile) -> info -> evaluate -> predict --all -> rank -> merge.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +10,7 @@
 
 #include "../test_util.h"
 #include "tgraph/eval/submission.h"
+#include "tgraph/util/blas_core.h"
 
 namespace fs = std::filesystem;
 
@@ -188,6 +190,28 @@ TEST(ModelCli, BenchPacksTheGraphAndLeavesNoTemporaryFile) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("bad.npz"), std::string::npos) << bad.output;
   EXPECT_TRUE(fs::is_empty(d.file("tmp")));
+}
+
+// Where OpenBLAS falls back to generic kernels on this CPU, the CLI runs again with the core it
+// needs (blas_core.h); OPENBLAS_CORETYPE set by the user wins, and TGRAPH_NO_BLAS_REEXEC=1 keeps
+// OpenBLAS's own choice. `bench` reports the core in use.
+TEST(ModelCli, RunsWithTheOpenBlasCoreThisCpuNeeds) {
+  if (std::getenv("OPENBLAS_CORETYPE")) GTEST_SKIP() << "OPENBLAS_CORETYPE is set for the tests";
+  const std::string natural = openblas_core_name(), advice = openblas_core_advice();
+  if (natural.empty()) GTEST_SKIP() << "the BLAS in use is not OpenBLAS";
+  test::TempDir d;
+  test::write_layout(d.file("g.npz"), test::make_layout_arrays(40, 4, 30));
+  auto core = [&](const std::string& env) {
+    auto r = test::run_command(env + " " + test::cli_path() + " bench " + d.file("g.npz") +
+                               " --model tgraph-cpu --steps 1 --slate 8 --threads 1");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    if (r.exit_code != 0) return std::string("(failed)");
+    return nlohmann::json::parse(r.output.substr(r.output.find('{')))["blas_core"]
+        .get<std::string>();
+  };
+  EXPECT_EQ(core("env"), advice.empty() ? natural : advice) << "OpenBLAS chose " << natural;
+  EXPECT_EQ(core("env TGRAPH_NO_BLAS_REEXEC=1"), natural);
+  EXPECT_EQ(core("env OPENBLAS_CORETYPE=Prescott"), "Prescott");
 }
 
 }  // namespace tgraph

@@ -3,6 +3,7 @@ and a tiny training run. Run by CTest (python.pytest) with PYTHONPATH=<build>/py
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -112,7 +113,12 @@ def test_scores_equal_cli_rank_json_bit_for_bit(data, layout_run):
     out, _, _ = layout_run
     model = os.path.join(out, "best.tgm")
     g = first_file(data, "layout/xla/random/valid")
-    cli = json.loads(subprocess.run([CLI, "rank", model, g, "--json", "--threads", "1"],
+    # Bit for bit needs the same GEMM kernels: the CLI forces an OpenBLAS core where OpenBLAS
+    # falls back to generic ones, which this process cannot, so give the CLI this process's core.
+    env = dict(os.environ)
+    if tgraph.blas_core():
+        env["OPENBLAS_CORETYPE"] = tgraph.blas_core()
+    cli = json.loads(subprocess.run([CLI, "rank", model, g, "--json", "--threads", "1"], env=env,
                                     check=True, capture_output=True, text=True).stdout)
     m = tgraph.CostModel.load(model, threads=1)
     assert m.task == tgraph.Kind.LAYOUT and m.trained_on == "layout:xla:random"
@@ -157,3 +163,26 @@ def test_errors_are_tgraph_errors_naming_the_file(tmp_path, data, layout_run):
         m.score(h, np.zeros((2, 5), np.float32))
     with pytest.raises(tgraph.Error, match="an option of `tgraph train`"):
         tgraph.train(data=data, out=str(tmp_path / "x"), bogus=1)
+
+
+def _import_report(env):
+    code = ("import json, warnings\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import tgraph\n"
+            "print(json.dumps({'core': tgraph.blas_core(), 'advice': tgraph.blas_core_advice(),\n"
+            "                  'warned': any('OPENBLAS_CORETYPE' in str(x.message) for x in w)}))\n")
+    r = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                       text=True)
+    return json.loads(r.stdout)
+
+
+def test_import_warns_where_openblas_runs_generic_kernels():
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    own = _import_report(env)
+    if not own["core"]:
+        pytest.skip("the BLAS in use is not OpenBLAS")
+    # The warning comes exactly where the library advises a core; a forced core silences it.
+    assert own["warned"] == bool(own["advice"])
+    forced = _import_report(dict(env, OPENBLAS_CORETYPE="Prescott"))
+    assert forced == {"core": "Prescott", "advice": "", "warned": False}

@@ -12,6 +12,7 @@
 #include "tgraph/model/losses.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
+#include "tgraph/util/blas_core.h"
 
 namespace tgraph {
 
@@ -121,6 +122,7 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
           {"parameters", model->num_parameters()},
           {"runtime", runtime},
           {"blas", loaded_blas_library()},
+          {"blas_core", openblas_core_name()},
           {"threads", torch::get_num_threads()},
           {"bf16_matmul", opt.ctx.bf16_matmul},
           {"matmul_gflops_1000", gflops},
