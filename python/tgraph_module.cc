@@ -72,6 +72,8 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
       o.data_root = v.cast<std::string>();
     else if (k == "collection")
       o.collection = v.cast<std::string>();
+    else if (k == "train_also")
+      o.train_also = v.cast<std::vector<std::string>>();
     else if (k == "out")
       o.out_dir = v.cast<std::string>();
     else if (k == "cache")

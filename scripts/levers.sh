@@ -4,7 +4,8 @@
 # table of best-by-validation and last-checkpoint tau (mean, min..max over seeds) per variant.
 #
 #   scripts/levers.sh OUT "name1=flags1" "name2=flags2" ...
-#     env: BUDGET (s per run, 300), SEEDS ("1 2 3"), LANES (2), COLLECTIONS, MODEL (tgraph-cpu;
+#     env: BUDGET (s per run, 300), SEEDS ("1 2 3"), LANES (2), THREADS (per run, 1; THREADS=2
+#          LANES=1 gives each run both cores), COLLECTIONS, MODEL (tgraph-cpu;
 #          a variant's own --model wins),
 #          DATA (../shared/data/bench/npz), TGRAPH_BUILD_DIR (build)
 #
@@ -20,6 +21,7 @@ DATA=${DATA:-../shared/data/bench/npz}
 BUDGET=${BUDGET:-300}
 SEEDS=${SEEDS:-"1 2 3"}
 LANES=${LANES:-2}
+THREADS=${THREADS:-1}
 MODEL=${MODEL:-tgraph-cpu}
 COLLECTIONS=${COLLECTIONS:-"layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"}
 TG=${TGRAPH_BUILD_DIR:-build}/tgraph
@@ -37,13 +39,15 @@ for c in $COLLECTIONS; do
       # A variant's own --model (e.g. the baseline) replaces MODEL.
       model_flag="--model $MODEL"
       [[ " $flags" == *" --model "* ]] && model_flag=""
-      echo "$TG train --data $DATA --collection $c $model_flag --seed $s --threads 1 --time-budget $BUDGET --cache $OUT/cache --out $d --no-progress ${flags//@SEED@/$s} > $d.log 2>&1 || echo FAILED $d" >> "$jobs_file"
+      echo "$TG train --data $DATA --collection $c $model_flag --seed $s --threads $THREADS --time-budget $BUDGET --cache $OUT/cache --out $d --no-progress ${flags//@SEED@/$s} > $d.log 2>&1 || echo FAILED $d" >> "$jobs_file"
     done
     # Pack once per reach before parallel runs share the cache (tile kernels are not packed).
     [[ $c == tile:* ]] && continue
     reach=$(sed -n 's/.*--reach \([^ ]*\).*/\1/p' <<< "$flags")
-    $TG pack --data "$DATA" --collection "$c" --split all --out "$OUT/cache" \
-      ${reach:+--reach $reach} > /dev/null
+    for pc in $c $(sed -n 's/.*--train-also \([^ ]*\).*/\1/p' <<< "$flags"); do
+      $TG pack --data "$DATA" --collection "$pc" --split all --out "$OUT/cache" \
+        ${reach:+--reach $reach} > /dev/null
+    done
   done
 done
 xargs -P "$LANES" -I{} bash -c "{}" < "$jobs_file"

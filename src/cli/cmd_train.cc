@@ -28,6 +28,9 @@ void register_train(CLI::App& app, Action* action) {
       ->required();
   sub->add_option("--collection", o->t.collection, "layout:{xla|nlp}:{random|default} or tile:xla")
       ->capture_default_str();
+  sub->add_option("--train-also", o->t.train_also,
+                  "more layout collections whose train split joins --collection's (validation "
+                  "stays --collection's)");
   sub->add_option("--out", o->t.out_dir,
                   "run directory (best.tgm, last.tgm, log.jsonl, checkpoint/)")
       ->required();

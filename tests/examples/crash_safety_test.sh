@@ -18,11 +18,21 @@ ARGS=(train --data "$D/syn/npz" --collection layout:xla:random --model tgraph --
 want=$(checksum < "$D/clean.json")
 
 kills=0
+last=-1
 for i in 1 2 3 4 5 6; do
   "$TG" "${ARGS[@]}" --out "$D/run" --resume > /dev/null 2> "$D/run$i.err" &
   pid=$!
-  # 0.3 .. 1.2 s: past start-up, somewhere in training or in a checkpoint write.
-  sleep "$(/usr/bin/python3 -c "import random; random.seed($i); print(round(random.uniform(0.3, 1.2), 2))")"
+  # Kill at a random point after this run has made progress of its own (a checkpoint newer than
+  # the one it resumed from), not at a fixed time since launch: on a loaded machine start-up alone
+  # can outlast a fixed delay, and then no run ever checkpoints.
+  for _ in $(seq 1200); do
+    kill -0 "$pid" 2> /dev/null || break
+    now=$(state_step "$D/run/checkpoint/state.json" 2> /dev/null || echo -1)
+    [ "$now" -gt "$last" ] && break
+    sleep 0.05
+  done
+  # 0 .. 0.4 s more: somewhere in training or in a checkpoint write (one every 2 steps).
+  sleep "$(/usr/bin/python3 -c "import random; random.seed($i); print(round(random.uniform(0, 0.4), 2))")"
   if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2> /dev/null || true
   if [ -f "$D/run/checkpoint/state.json" ]; then
@@ -30,6 +40,7 @@ for i in 1 2 3 4 5 6; do
     m=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$D/run/checkpoint/state.json")
     "$TG" info "$D/run/checkpoint/$m" > /dev/null || fail "checkpoint model unloadable after kill $i"
     echo "kill $i: checkpoint at step $s"
+    last=$s
   fi
 done
 [ "$kills" -ge 3 ] || fail "only $kills runs were still alive to be killed"

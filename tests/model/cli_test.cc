@@ -91,9 +91,11 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   auto jl = nlohmann::json::parse(v0l), jt = nlohmann::json::parse(v0t);
   // The layout values move by kernel rounding only: since the fused gate and GELU loops
   // (act_kernels.cc; float results within ~1e-6 of LibTorch's) a pair of near-tied scores
-  // flipped (tau +3.0e-6, OPA +1.5e-6). A model loaded wrongly moves them by orders more.
-  EXPECT_NEAR(jl["mean_tau"].get<double>(), 0.07085239743329072, 2e-5);
-  EXPECT_NEAR(jl["mean_opa"].get<double>(), 0.53542190298001924, 2e-5);
+  // flipped (tau +3.0e-6, OPA +1.5e-6), and the BLAS kernels OpenBLAS picks for the CPU flip a
+  // few more (AMD EPYC: tau -2.1e-5 from the Intel value). A model loaded wrongly moves them by
+  // orders more (0.01 and up).
+  EXPECT_NEAR(jl["mean_tau"].get<double>(), 0.07085239743329072, 1e-4);
+  EXPECT_NEAR(jl["mean_opa"].get<double>(), 0.53542190298001924, 1e-4);
   EXPECT_NEAR(jt["mean_score"].get<double>(), 0.8988407076522353, 1e-9);
   EXPECT_NEAR(jt["mean_err1"].get<double>(), 1.9237351023520497, 1e-9);
   // Without --slate a cross-attention model is scored in slates of twice its training slate.

@@ -157,6 +157,52 @@ TEST(Train, InitStartsFromAModelFilesWeights) {
   EXPECT_NE(m.find("preprocessing.prune"), std::string::npos) << m;
 }
 
+// --train-also: another layout collection's train graphs join the run's; validation and the
+// model file's collection stay the run's own, the file records the extra collections, and resume
+// refuses a run with other ones.
+TEST(Train, TrainAlsoAddsAnotherCollectionsTrainGraphs) {
+  test::TempDir d;
+  write_toy_collection(d.file("npz"));
+  fs::copy(d.file("npz/layout/xla/random"), d.file("npz/layout/xla/default"),
+           fs::copy_options::recursive);
+  fs::remove_all(d.file("npz/layout/xla/default/train/g0.npz"));  // 3 train graphs there
+  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
+  o.collection = "layout:xla:default";
+  o.train_also = {"layout:xla:random"};
+  o.steps = 4;
+  o.eval_every_steps = 2;
+  TrainResult r = train(o);
+  ModelFile f = load_model_file(r.last_model);
+  EXPECT_EQ(f.training["collection"], "layout:xla:default");
+  EXPECT_EQ(f.training["train_also"], nlohmann::json::array({"layout:xla:random"}));
+  EXPECT_EQ(f.training["train_graphs"].get<int64_t>(), 3 + 4);
+  EXPECT_EQ(f.training["valid_graphs"].get<int64_t>(), 2);
+  TrainOptions alone = tiny_options(d.file("npz"), d.file("alone"));
+  alone.collection = o.collection;
+  alone.steps = 2;
+  alone.eval_every_steps = 2;
+  ModelFile fa = load_model_file(train(alone).last_model);
+  EXPECT_EQ(fa.training["train_graphs"].get<int64_t>(), 3);
+  EXPECT_FALSE(fa.training.contains("train_also"));
+
+  TrainOptions res = o;
+  res.train_also.clear();
+  res.resume = true;
+  res.steps = 6;
+  std::string m = test::error_of([&] { train(res); });
+  EXPECT_NE(m.find("training.train_also"), std::string::npos) << m;
+  TrainOptions same = o;
+  same.out_dir = d.file("same");
+  same.train_also = {"layout:xla:default"};
+  m = test::error_of([&] { train(same); });
+  EXPECT_NE(m.find("--train-also"), std::string::npos) << m;
+  TrainOptions tile = o;
+  tile.out_dir = d.file("tile");
+  tile.train_also = {"tile:xla"};
+  m = test::error_of([&] { train(tile); });
+  EXPECT_NE(m.find("a layout collection"), std::string::npos) << m;
+}
+
 TEST(Scoring, PrunedEqualsUnprunedRestrictedToWhatPruningKeeps) {
   test::TempDir d;
   write_toy_graph(d.file("g.npz"), 40, 4, 12, 5);

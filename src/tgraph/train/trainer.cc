@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -388,6 +389,21 @@ TrainResult train(const TrainOptions& opt_in) {
   if (dist && !lead) dist->barrier();
   std::vector<Sample> train_s =
       task.load_split(opt.data_root, coll, "train", pre, /*dedup=*/true, opt.cache_dir, workers);
+  std::vector<std::string> also_names;
+  for (const std::string& spec : opt.train_also) {
+    const Collection extra = parse_collection(spec);
+    if (extra.kind != Kind::kLayout || tile)
+      throw_error("train", "--train-also", "a layout collection, with a layout --collection",
+                  spec + " (with " + coll.name() + ")");
+    if (extra.name() == coll.name() ||
+        std::find(also_names.begin(), also_names.end(), extra.name()) != also_names.end())
+      throw_error("train", "--train-also", "a collection other than --collection, given once",
+                  spec);
+    std::vector<Sample> more = task.load_split(opt.data_root, extra, "train", pre,
+                                               /*dedup=*/true, opt.cache_dir, workers);
+    for (Sample& m : more) train_s.push_back(std::move(m));
+    also_names.push_back(extra.name());
+  }
   std::vector<Sample> valid_s =
       task.load_split(opt.data_root, coll, "valid", pre, /*dedup=*/false, opt.cache_dir, workers);
   if (dist && lead) dist->barrier();
@@ -461,6 +477,11 @@ TrainResult train(const TrainOptions& opt_in) {
     if (ck != coll.name())
       throw_error(state_path.string(), "training.collection",
                   "'" + coll.name() + "' (--collection)", "'" + ck + "' (the checkpoint's)");
+    const nlohmann::json ck_also = mf.training.value("train_also", nlohmann::json::array());
+    if (ck_also != nlohmann::json(also_names))
+      throw_error(state_path.string(), "training.train_also",
+                  nlohmann::json(also_names).dump() + " (--train-also)",
+                  ck_also.dump() + " (the checkpoint's)");
     if (mf.config.to_json() != mc.to_json())
       throw_error(state_path.string(), "model", mc.to_json().dump() + " (the flags)",
                   mf.config.to_json().dump() + " (the checkpoint's)");
@@ -614,6 +635,7 @@ TrainResult train(const TrainOptions& opt_in) {
                   {"seed", opt.ctx.seed},
                   {"train_graphs", n_train},
                   {"valid_graphs", n_valid}};
+    if (!also_names.empty()) f.training["train_also"] = also_names;
     if (opt.loss.mape_weight > 0) f.training["mape_weight"] = opt.loss.mape_weight;
     if (opt.loss.log_mse_weight > 0) f.training["log_mse_weight"] = opt.loss.log_mse_weight;
     f.training.update(init_info);

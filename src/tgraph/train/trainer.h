@@ -26,6 +26,11 @@ constexpr double kDefaultActivationBudgetMb = 2048;
 struct TrainOptions {
   std::string data_root;  // TpuGraphs npz root (holds layout/ and tile/)
   std::string collection = "layout:xla:random";
+  // --train-also: more layout collections whose *train* split joins this one's (e.g. the random
+  // search of the same graphs for a default-collection model). Validation, selection and the model
+  // file's collection stay --collection's; the model sees no input saying which search a graph
+  // came from.
+  std::vector<std::string> train_also;
   std::string out_dir;           // run directory: model files, checkpoint, log.jsonl
   std::string cache_dir;         // packed graphs; "" = <out_dir>/cache
   std::string model = "tgraph";  // layout: tgraph | tgraph-cpu | baseline;
