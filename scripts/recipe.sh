@@ -27,9 +27,10 @@ TG=${TGRAPH_BUILD_DIR:-build}/tgraph
 # measurements behind them: docs/results.md.
 case "$COLL" in
   # Measured at 300 s x 3 seeds (docs/results.md, "Levers"): none of contract / hops:2 reach,
-  # transfer from the random collection, cross-attention off, ListMLE or DiffMat instead of the
-  # hinge, other widths or depths, or a 2-member seed ensemble at the same budget beat the preset,
-  # so every layout collection uses it as is (cross-attention on for the default collections).
+  # transfer from the random collection, training on both searches (--train-also),
+  # cross-attention off, ListMLE or DiffMat instead of the hinge, other widths or depths, or a
+  # 2-member seed ensemble at the same budget beat the preset, so every layout collection uses
+  # it as is (cross-attention on for the default collections).
   layout:xla:random | layout:xla:default | layout:nlp:random | layout:nlp:default)
     MODEL=tgraph-cpu; FLAGS=""; MEMBERS=1 ;;
   # Tile: the late-fusion model at width 64 with its default ListMLE (3 seeds at 300 s: tile score
