@@ -126,6 +126,8 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
       o.init_model = v.cast<std::string>();
     else if (k == "resume")
       o.resume = v.cast<bool>();
+    else if (k == "snapshots")
+      o.snapshots = v.cast<bool>();
     else if (k == "progress")
       o.progress = v.cast<bool>();
     else if (k == "threads")
@@ -262,18 +264,19 @@ PYBIND11_MODULE(_tgraph, m) {
       .def_static(
           "load",
           [](const std::string& path, const std::string& device, int threads, int64_t slate,
-             uint64_t seed, double update_lr) {
+             uint64_t seed, double update_lr, int slate_repeats) {
             tgraph::CostModelOptions o;
             o.device = device;
             o.threads = threads;
             o.slate = slate;
             o.seed = seed;
             o.update_lr = update_lr;
+            o.slate_repeats = slate_repeats;
             py::gil_scoped_release nogil;
             return tgraph::CostModel::load(path, o);
           },
           py::arg("path"), py::arg("device") = "cpu", py::arg("threads") = 0, py::arg("slate") = 0,
-          py::arg("seed") = 0, py::arg("update_lr") = 1e-4)
+          py::arg("seed") = 0, py::arg("update_lr") = 1e-4, py::arg("slate_repeats") = 0)
       .def(
           "save",
           [](const tgraph::CostModel& c, const std::string& path) {

@@ -15,6 +15,7 @@ void register_evaluate(CLI::App& app, Action* action) {
   struct Opts {
     std::string model, data, collection, split = "valid", cache, json_out, heuristic;
     int64_t slate = 0;
+    int repeats = 0;
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
@@ -32,9 +33,14 @@ void register_evaluate(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->slate,
                   "configurations scored together (default: the model's: 2 x its training slate "
                   "with cross-attention, else 512)");
+  sub->add_option(
+      "--slate-repeats", o->repeats,
+      "independent slate partitions whose scores are averaged (cross-attention models; default: "
+      "the model's: 8 with cross-attention, else 1)");
   sub->add_option("--json", o->json_out, "also write the report as JSON here");
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 0, 1 << 20);
+  bound(sub, "--slate-repeats", 0, 1024);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);
@@ -59,7 +65,7 @@ void register_evaluate(CLI::App& app, Action* action) {
         coll = o->collection.empty() ? m.collection : o->collection;
         auto samples =
             samples_for_split(m, o->data, parse_collection(coll), o->split, cache, ctx.threads);
-        r = evaluate_model(m, samples, o->slate, ctx.seed);
+        r = evaluate_model(m, samples, o->slate, ctx.seed, o->repeats);
         what = o->model;
       }
       std::cout << coll << " " << o->split << " (" << what << ")\n"

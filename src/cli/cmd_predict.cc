@@ -17,6 +17,7 @@ void register_predict(CLI::App& app, Action* action) {
     std::string data, collection, split = "test", cache, out;
     bool all = false;
     int64_t slate = 0;
+    int repeats = 0;
     ContextFlags ctx;
   };
   auto o = std::make_shared<Opts>();
@@ -34,9 +35,14 @@ void register_predict(CLI::App& app, Action* action) {
   sub->add_option("--slate", o->slate,
                   "configurations scored together (default: the model's: 2 x its training slate "
                   "with cross-attention, else 512)");
+  sub->add_option(
+      "--slate-repeats", o->repeats,
+      "independent slate partitions whose scores are averaged (cross-attention models; default: "
+      "the model's: 8 with cross-attention, else 1)");
   sub->add_option("--out", o->out, "CSV file to write")->required();
   add_context_flags(sub, &o->ctx);
   bound(sub, "--slate", 0, 1 << 20);
+  bound(sub, "--slate-repeats", 0, 1024);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);
@@ -56,7 +62,7 @@ void register_predict(CLI::App& app, Action* action) {
         seen[coll_name] = path;
         Collection coll = parse_collection(coll_name);
         auto samples = samples_for_split(m, o->data, coll, o->split, cache, ctx.threads);
-        auto part = predict_rows(m, samples, coll, o->slate, ctx.seed);
+        auto part = predict_rows(m, samples, coll, o->slate, ctx.seed, o->repeats);
         std::cout << coll_name << " " << o->split << ": " << part.size() << " rows (" << path
                   << ")\n";
         rows.insert(rows.end(), part.begin(), part.end());

@@ -84,6 +84,9 @@ void register_train(CLI::App& app, Action* action) {
                   "start from this model file's weights and normalisers (same task, preset, "
                   "width and reach; tensors it lacks, e.g. cross-attention, start fresh)");
   sub->add_flag("--resume", o->t.resume, "continue from RUN/checkpoint if present");
+  sub->add_flag("--snapshots", o->t.snapshots,
+                "also write the model at every validation as RUN/snapshots/step<N>.tgm (combine "
+                "the last few with `tgraph ensemble`)");
   sub->add_flag("--no-progress", o->no_progress, "no progress bar");
   sub->add_option("--dist-init", o->t.dist.init,
                   "data-parallel rendezvous when WORLD_SIZE > 1: env:// (MASTER_ADDR/PORT) or "

@@ -84,7 +84,8 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   // printed tau 0.0719347155305344, OPA 0.5359629454940076); the tile values are unchanged.
   const std::string fixtures = std::string(TGRAPH_SOURCE_DIR) + "/tests/model/fixtures/";
   run("evaluate --model " + fixtures + "v0_layout_xla_default.tgm --data " + data +
-      " --slate 512 --threads 1 --cache " + d.file("cache") + " --json " + d.file("v0l.json"));
+      " --slate 512 --slate-repeats 1 --threads 1 --cache " + d.file("cache") + " --json " +
+      d.file("v0l.json"));
   run("evaluate --model " + fixtures + "v0_tile.tgm --data " + data + " --threads 1 --json " +
       d.file("v0t.json"));
   std::ifstream v0l(d.file("v0l.json")), v0t(d.file("v0t.json"));
@@ -98,7 +99,9 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   EXPECT_NEAR(jl["mean_opa"].get<double>(), 0.53542190298001924, 1e-4);
   EXPECT_NEAR(jt["mean_score"].get<double>(), 0.8988407076522353, 1e-9);
   EXPECT_NEAR(jt["mean_err1"].get<double>(), 1.9237351023520497, 1e-9);
-  // Without --slate a cross-attention model is scored in slates of twice its training slate.
+  // Without --slate a cross-attention model is scored in slates of twice its training slate, and
+  // without --slate-repeats its scores are the mean over several slate partitions (the API test
+  // Slates.SlateRepeatsAverageShuffledPartitions checks how many).
   auto v0i = nlohmann::json::parse(run("info " + fixtures + "v0_layout_xla_default.tgm"));
   const int64_t twice = 2 * v0i["training"]["slate"].get<int64_t>();
   auto tau_at = [&](const std::string& slate_flag) {
@@ -110,6 +113,7 @@ TEST(ModelCli, TrainEvaluatePredictAllCollections) {
   const double at_default = tau_at("");
   EXPECT_EQ(at_default, tau_at(" --slate " + std::to_string(twice)));
   EXPECT_NE(at_default, jl["mean_tau"].get<double>());
+  EXPECT_NE(at_default, tau_at(" --slate-repeats 1"));
 
   std::string valid_dir = data + "/layout/xla/random/valid";
   std::string g = fs::directory_iterator(valid_dir)->path().string();

@@ -91,6 +91,41 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
   EXPECT_THROW(evaluate_model(lm, test_in, 64, 0), Error);
 }
 
+// --snapshots: one model file per validation, named by its step; the last one is the last model.
+TEST(Train, SnapshotsKeepTheModelOfEveryValidation) {
+  test::TempDir d;
+  write_toy_collection(d.file("npz"));
+  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
+  o.steps = 20;
+  o.eval_every_steps = 10;
+  o.snapshots = true;
+  TrainResult r = train(o);
+  auto log = read_log(o.out_dir);
+  ASSERT_GE(log.size(), 2u);
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(d.file("run/snapshots"))) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, log.size());
+  for (const auto& line : log) {
+    const std::string f =
+        d.file("run/snapshots/step" + std::to_string(line["step"].get<int64_t>()) + ".tgm");
+    ASSERT_TRUE(fs::exists(f)) << f;
+    EXPECT_EQ(load_model_file(f).training["steps"], line["step"]);
+  }
+  LoadedModel snap = load_model(d.file("run/snapshots/step20.tgm"), torch::kCPU);
+  auto inputs = samples_for_split(snap, o.data_root, parse_collection(o.collection), "valid",
+                                  d.file("run/cache"), 1);
+  EXPECT_NEAR(evaluate_model(snap, inputs, o.eval_slate, o.ctx.seed).metric("tau"), r.last, 1e-9);
+  // Off by default.
+  TrainOptions q = o;
+  q.out_dir = d.file("plain");
+  q.snapshots = false;
+  train(q);
+  EXPECT_FALSE(fs::exists(d.file("plain/snapshots")));
+}
+
 TEST(Train, ResumeContinuesFromTheCheckpoint) {
   test::TempDir d;
   write_toy_collection(d.file("npz"));
@@ -253,6 +288,39 @@ TEST(Scoring, SlateSizeDoesNotMatterWithoutCrossAttention) {
   auto m = make_model(c);
   auto a = score_configs(*m, t, in, nullptr, 3, 1), b = score_configs(*m, t, in, nullptr, 20, 7);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+}
+
+// Slate repeats: a cross-attention model's scores are the mean over independent partitions
+// (partition r shuffled with partition_seed(seed, r)); without cross-attention they change nothing.
+TEST(Scoring, SlateRepeatsAverageIndependentPartitions) {
+  test::TempDir d;
+  write_toy_graph(d.file("g.npz"), 30, 3, 40, 9);
+  auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
+  Sample in = sample_from_layout(g, Reach{}, true);
+  GraphTensors t = make_graph_tensors(in, FeatureNormalizer{}, torch::kCPU);
+  ModelConfig c = ModelConfig::preset("tgraph", true);
+  c.hidden = 16;
+  torch::manual_seed(4);
+  auto m = make_model(c);
+  const auto three = score_configs(*m, t, in, nullptr, 8, 5, 3);
+  std::vector<std::vector<double>> parts;
+  for (int r = 0; r < 3; ++r)
+    parts.push_back(score_configs(*m, t, in, nullptr, 8, partition_seed(5, r), 1));
+  EXPECT_EQ(partition_seed(5, 0), 5u);  // partition 0 is the one-partition scoring's
+  EXPECT_EQ(score_configs(*m, t, in, nullptr, 8, 5), parts[0]);
+  double between = 0;
+  for (size_t i = 0; i < three.size(); ++i) {
+    EXPECT_NEAR(three[i], (parts[0][i] + parts[1][i] + parts[2][i]) / 3, 1e-9) << i;
+    between += std::abs(parts[0][i] - parts[1][i]);
+  }
+  EXPECT_GT(between, 1e-6) << "partitions must differ with cross-attention, else this cannot fail";
+  // Every configuration in one slate: nothing to repeat.
+  EXPECT_EQ(score_configs(*m, t, in, nullptr, 64, 5, 3), score_configs(*m, t, in, nullptr, 64, 5));
+  ModelConfig p = ModelConfig::preset("tgraph", false);
+  p.hidden = 16;
+  auto plain = make_model(p);
+  EXPECT_EQ(score_configs(*plain, t, in, nullptr, 8, 5, 4),
+            score_configs(*plain, t, in, nullptr, 8, 5));
 }
 
 TEST(RankerApi, RanksAFileLikeTheScoringPath) {

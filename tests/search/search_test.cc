@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include "../test_util.h"
@@ -304,6 +306,7 @@ TEST(Slates, EqualSlatesAndCrossAttentionScoresFollowThem) {
   CostModelOptions mo;
   mo.threads = 1;
   mo.slate = 8;
+  mo.slate_repeats = 1;  // the partition in the order given alone (repeats: the next test)
   const CostModel m = CostModel::load(fx().xattn_model, mo);
   const std::string f = fx().files("default", "test").at(0);
   const LayoutGraph g = load_layout(f);
@@ -324,6 +327,64 @@ TEST(Slates, EqualSlatesAndCrossAttentionScoresFollowThem) {
   double diff = 0;
   for (int i = 0; i < 5; ++i) diff += std::abs(eight.score[size_t(i)] - a.score[size_t(i)]);
   EXPECT_GT(diff, 1e-7);
+}
+
+// slate_repeats R: a cross-attention model's scores are the mean over R partitions, the first in
+// the candidates' order, partition r >= 1 a shuffle seeded with partition_seed(seed, r).
+TEST(Slates, SlateRepeatsAverageShuffledPartitions) {
+  const std::string f = fx().files("default", "test").at(0);
+  const LayoutGraph g = load_layout(f);
+  const search::LayoutSpace space(g);
+  search::CandidateOptions co;
+  co.count = 20;
+  int64_t k = 0;
+  const std::vector<float> c = search::generate_candidates(space, co, &k);
+  ASSERT_EQ(k, 20);
+  const int64_t W = space.width();
+  CostModelOptions mo;
+  mo.threads = 1;
+  mo.slate = 6;  // 20 candidates: slates of 5
+  mo.seed = 9;
+  auto load = [&](int repeats) {
+    CostModelOptions o = mo;
+    o.slate_repeats = repeats;
+    return CostModel::load(fx().xattn_model, o);
+  };
+  const CostModel one = load(1), three = load(3);
+  const GraphHandle h1 = one.prepare(search::with_configs(g, {}, 0));
+  const GraphHandle h3 = three.prepare(search::with_configs(g, {}, 0));
+  const Scores s3 = three.score(h3, c.data(), 20);
+  // The mean, built by hand from three single-partition scorings.
+  std::vector<double> mean = one.score(h1, c.data(), 20).score;
+  for (int r = 1; r < 3; ++r) {
+    std::vector<int64_t> order(20);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(partition_seed(mo.seed, r));
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<float> shuffled;
+    for (int64_t i : order)
+      shuffled.insert(shuffled.end(), c.begin() + i * W, c.begin() + (i + 1) * W);
+    const Scores p = one.score(h1, shuffled.data(), 20);
+    for (size_t i = 0; i < 20; ++i) mean[size_t(order[i])] += p.score[i];
+  }
+  double moved = 0;
+  const Scores s1 = one.score(h1, c.data(), 20);
+  for (size_t i = 0; i < 20; ++i) {
+    EXPECT_NEAR(s3.score[i], mean[i] / 3, 1e-6) << i;
+    moved += std::abs(s3.score[i] - s1.score[i]);
+  }
+  EXPECT_GT(moved, 1e-6) << "other partitions must change cross-attention scores";
+  // The default is the model's: kXattnSlateRepeats for a cross-attention model.
+  const CostModel def = load(0), k4 = load(kXattnSlateRepeats);
+  const Scores sd = def.score(def.prepare(search::with_configs(g, {}, 0)), c.data(), 20);
+  const Scores sk = k4.score(k4.prepare(search::with_configs(g, {}, 0)), c.data(), 20);
+  for (size_t i = 0; i < 20; ++i) EXPECT_EQ(sd.score[i], sk.score[i]) << i;
+  // One slate holds every candidate: any partition is the same slate, so repeats change nothing.
+  const Scores a = one.score(h1, c.data(), 5), b = three.score(h3, c.data(), 5);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(a.score[i], b.score[i]) << i;
+  CostModelOptions bad = mo;
+  bad.slate_repeats = -1;
+  EXPECT_THROW(CostModel::load(fx().xattn_model, bad), Error);
 }
 
 TEST(SearchCli, CandidatesSearchOracleEndToEnd) {

@@ -1,7 +1,9 @@
 #include "tgraph/api/cost_model.h"
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <shared_mutex>
 
@@ -140,7 +142,11 @@ CostModel CostModel::load(const std::string& path, const CostModelOptions& opt) 
   impl->ctx.seed = opt.seed;
   init_torch(impl->ctx);
   impl->m = load_model(path, impl->ctx.device);
+  if (opt.slate_repeats < 0)
+    throw_error("cost model options", "slate_repeats", ">= 0 (0: the model's)",
+                std::to_string(opt.slate_repeats));
   if (impl->opt.slate == 0) impl->opt.slate = default_inference_slate(impl->m);
+  if (impl->opt.slate_repeats == 0) impl->opt.slate_repeats = default_slate_repeats(impl->m);
   const ModelFile& f = impl->m.file();
   impl->loss.name = f.training.value("loss", "hinge");
   validate_loss_options(impl->loss);
@@ -217,16 +223,41 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
   std::vector<std::vector<double>> raw(m.members.size(), std::vector<double>(count));
   for (size_t j = 0; j < m.members.size(); ++j) {
     const LoadedNet& n = m.members[j];
+    // Scores of k candidate rows (row-major, W values each) in one forward pass: [k] float64.
+    auto forward = [&](const float* rows, int64_t k) {
+      auto cfg = config_tensor(m.task, rows, k, W, &n.config_norm, impl_->ctx.device);
+      return n.net->score(s.tensors[j], codes[j], cfg)
+          .to(torch::kCPU, torch::kFloat64)
+          .contiguous();
+    };
     auto run = [&](int64_t b, int64_t k) {
-      auto cfg = config_tensor(m.task, values + b * W, k, W, &n.config_norm, impl_->ctx.device);
-      auto out =
-          n.net->score(s.tensors[j], codes[j], cfg).to(torch::kCPU, torch::kFloat64).contiguous();
+      auto out = forward(values + b * W, k);
       std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
     };
     if (n.net->config().cross_attention) {
-      // Equal slates in the order given: no candidate ends up in a much smaller last slate.
+      // Equal slates in the order given: no candidate ends up in a much smaller last slate. Further
+      // partitions (slate_repeats) shuffle the candidates; the scores are the mean over them.
       const std::vector<int64_t> bounds = equal_slates(count, impl_->opt.slate);
       for (size_t i = 0; i + 1 < bounds.size(); ++i) run(bounds[i], bounds[i + 1] - bounds[i]);
+      // One slate holds every candidate in any order: nothing to repeat.
+      const int R = bounds.size() > 2 ? impl_->opt.slate_repeats : 1;
+      std::vector<int64_t> order(static_cast<size_t>(count));
+      std::vector<float> buf;
+      for (int r = 1; r < R; ++r) {
+        std::iota(order.begin(), order.end(), int64_t{0});
+        std::mt19937_64 rng(partition_seed(impl_->opt.seed, r));
+        std::shuffle(order.begin(), order.end(), rng);
+        buf.resize(static_cast<size_t>(count * W));
+        for (int64_t i = 0; i < count; ++i)
+          std::copy(values + order[i] * W, values + (order[i] + 1) * W, buf.begin() + i * W);
+        for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+          const int64_t b = bounds[i], k = bounds[i + 1] - b;
+          auto out = forward(buf.data() + b * W, k);
+          for (int64_t c = 0; c < k; ++c) raw[j][order[b + c]] += out.data_ptr<double>()[c];
+        }
+      }
+      if (R > 1)
+        for (double& v : raw[j]) v /= R;
     } else {
       for_each_chunk(count, forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate),
                      chunk_workers(*n.net, impl_->ctx.device), run);
@@ -254,7 +285,8 @@ Scores CostModel::score_own(const GraphHandle& h) const {
   std::vector<std::vector<double>> raw;
   for (size_t j = 0; j < m.members.size(); ++j)
     raw.push_back(score_configs(*m.members[j].net, s.tensors[j], s.sample,
-                                &m.members[j].config_norm, impl_->opt.slate, impl_->opt.seed));
+                                &m.members[j].config_norm, impl_->opt.slate, impl_->opt.seed,
+                                impl_->opt.slate_repeats));
   if (s.sample.num_configs == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);
   require_finite_scores(ms.score, s.sample.source);

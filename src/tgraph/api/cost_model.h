@@ -38,8 +38,12 @@ namespace tgraph {
 struct CostModelOptions {
   std::string device = "cpu";  // "cpu" | "cuda" | "cuda:N"
   int threads = 0;             // intra-op threads; 0 = all cores (process-wide in LibTorch)
-  int64_t slate = 0;        // candidates scored together; 0: the model's (default_inference_slate)
-  uint64_t seed = 0;        // slate partition of score_own(); update()'s slate sampling
+  int64_t slate = 0;  // candidates scored together; 0: the model's (default_inference_slate)
+  uint64_t seed = 0;  // slate partitions of score() and score_own(); update()'s slate sampling
+  // Cross-attention models: independent slate partitions whose scores are averaged (a score
+  // depends on its slate companions); 0: the model's (default_slate_repeats). score() keeps the
+  // candidates' order for the first partition and shuffles the others.
+  int slate_repeats = 0;
   double update_lr = 1e-4;  // AdamW learning rate of update()
 };
 

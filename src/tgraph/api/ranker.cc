@@ -22,6 +22,7 @@ Ranker Ranker::load(const std::string& model_path, const RankerOptions& opt) {
   o.threads = opt.threads;
   o.slate = opt.slate;
   o.seed = opt.seed;
+  o.slate_repeats = opt.slate_repeats;
   return Ranker(std::make_unique<Impl>(Impl{CostModel::load(model_path, o)}));
 }
 

@@ -24,6 +24,7 @@ struct RankerOptions {
   int threads = 0;             // intra-op threads; 0 = all cores
   int64_t slate = 0;  // configurations scored together; 0: the model's (default_inference_slate)
   uint64_t seed = 0;  // fixes the slate partition
+  int slate_repeats = 0;  // slate partitions averaged; 0: the model's (default_slate_repeats)
 };
 
 struct Ranking {

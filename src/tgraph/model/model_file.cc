@@ -25,6 +25,12 @@ int64_t default_inference_slate(const LoadedModel& m) {
   return std::clamp<int64_t>(2 * train_slate, 2, int64_t{1} << 20);
 }
 
+int default_slate_repeats(const LoadedModel& m) {
+  for (const LoadedNet& n : m.members)
+    if (n.file.config.cross_attention) return kXattnSlateRepeats;
+  return 1;
+}
+
 nlohmann::json reach_to_json(const Reach& r) {
   if (r == Reach{}) return true;
   if (r.mode == Reach::kWhole) return false;

@@ -94,6 +94,14 @@ struct LoadedModel {
 int64_t default_inference_slate(const LoadedModel& m);
 constexpr int64_t kPlainInferenceSlate = 512;
 
+// How many independent slate partitions a model's scores are averaged over when the caller does
+// not choose (repeats 0 in evaluate, predict, rank and the API; score_configs): 1 without
+// cross-attention, where the partition changes nothing; kXattnSlateRepeats with it, where a score
+// depends on its slate companions (measured on the benchmark's validation graphs: docs/results.md,
+// "Slate repeats").
+int default_slate_repeats(const LoadedModel& m);
+constexpr int kXattnSlateRepeats = 8;
+
 // Loads any model file (layout or tile, single or ensemble); throws tgraph::Error naming the file.
 LoadedModel load_model(const std::string& path, torch::Device device);
 // As load_model, and refuses a file of the other task.

@@ -159,18 +159,23 @@ void PartThreads::run(int64_t n, const std::function<void(int64_t)>& fn) {
   if (s.err) std::rethrow_exception(s.err);
 }
 
+uint64_t partition_seed(uint64_t seed, int r) {
+  // Golden-ratio steps: distinct, well-mixed mt19937_64 seeds for the partitions of one seed.
+  return seed + static_cast<uint64_t>(r) * 0x9E3779B97F4A7C15ull;
+}
+
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
-                                  uint64_t seed) {
+                                  uint64_t seed, int repeats) {
   TG_CHECK(slate >= 1, "slate must be >= 1");
+  TG_CHECK(repeats >= 1, "slate repeats must be >= 1");
   torch::NoGradGuard ng;
   const bool was_training = net.is_training();
   net.eval();
   const int64_t C = s.num_configs;
-  std::vector<int64_t> order(static_cast<size_t>(C));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
+  // Without cross-attention, or with every configuration in one slate, the partition cannot
+  // change a score.
+  if (!net.config().cross_attention || C <= slate) repeats = 1;
   std::vector<double> scores(static_cast<size_t>(C), 0.0);
   const torch::Device dev = g.node_num.device();
   torch::Tensor code = C > 0 ? net.encode_graph(g) : torch::Tensor();
@@ -178,21 +183,29 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   const int workers = chunk_workers(net, dev);
   std::vector<float> buf;
   const std::vector<int64_t> bounds = equal_slates(C, slate);
-  for (size_t si = 0; si + 1 < bounds.size(); ++si) {
-    std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
-    // Sorted rows read faster (consecutive runs); scores map back through `rows`.
-    std::sort(rows.begin(), rows.end());
-    const int64_t K = static_cast<int64_t>(rows.size());
-    buf.resize(static_cast<size_t>(K * s.config_width));
-    s.read_configs(rows, buf.data());
-    for_each_chunk(K, chunk, workers, [&](int64_t c0, int64_t k) {
-      auto cfg = config_tensor(s.task, buf.data() + c0 * s.config_width, k, s.config_width,
-                               tile_norm, dev);
-      auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
-      const double* p = out.data_ptr<double>();
-      for (int64_t i = 0; i < k; ++i) scores[rows[c0 + i]] = p[i];
-    });
+  std::vector<int64_t> order(static_cast<size_t>(C));
+  for (int r = 0; r < repeats; ++r) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(partition_seed(seed, r));
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t si = 0; si + 1 < bounds.size(); ++si) {
+      std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
+      // Sorted rows read faster (consecutive runs); scores map back through `rows`.
+      std::sort(rows.begin(), rows.end());
+      const int64_t K = static_cast<int64_t>(rows.size());
+      buf.resize(static_cast<size_t>(K * s.config_width));
+      s.read_configs(rows, buf.data());
+      for_each_chunk(K, chunk, workers, [&](int64_t c0, int64_t k) {
+        auto cfg = config_tensor(s.task, buf.data() + c0 * s.config_width, k, s.config_width,
+                                 tile_norm, dev);
+        auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
+        const double* p = out.data_ptr<double>();
+        for (int64_t i = 0; i < k; ++i) scores[rows[c0 + i]] += p[i];
+      });
+    }
   }
+  if (repeats > 1)
+    for (double& v : scores) v /= repeats;
   if (was_training) net.train();
   return scores;
 }
@@ -222,13 +235,15 @@ ModelScores combine_member_scores(const LoadedModel& m,
   return out;
 }
 
-ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed) {
+ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed,
+                         int repeats) {
   TG_CHECK(s.task == m.task, "sample and model of different tasks");
   if (slate <= 0) slate = default_inference_slate(m);
+  if (repeats <= 0) repeats = default_slate_repeats(m);
   std::vector<std::vector<double>> raw;
   for (const LoadedNet& n : m.members) {
     GraphTensors g = make_graph_tensors(s, n.node_norm, m.device);
-    raw.push_back(score_configs(*n.net, g, s, &n.config_norm, slate, seed));
+    raw.push_back(score_configs(*n.net, g, s, &n.config_norm, slate, seed, repeats));
   }
   return combine_member_scores(m, raw);
 }
@@ -244,9 +259,9 @@ std::vector<Sample> samples_for_split(const LoadedModel& m, const std::string& d
 }
 
 EvalReport evaluate_model(const LoadedModel& m, const std::vector<Sample>& samples, int64_t slate,
-                          uint64_t seed) {
+                          uint64_t seed, int repeats) {
   return evaluate_samples(task_for(m.task), samples, [&](const Sample& s, size_t i) {
-    return score_sample(m, s, slate, seed + i).score;
+    return score_sample(m, s, slate, seed + i, repeats).score;
   });
 }
 
@@ -267,11 +282,12 @@ void require_finite_scores(const std::vector<double>& scores, const std::string&
 }
 
 std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
-                                        const Collection& c, int64_t slate, uint64_t seed) {
+                                        const Collection& c, int64_t slate, uint64_t seed,
+                                        int repeats) {
   std::vector<SubmissionRow> rows;
   for (size_t i = 0; i < samples.size(); ++i) {
     const Sample& s = samples[i];
-    std::vector<double> v = score_sample(m, s, slate, seed + i).score;
+    std::vector<double> v = score_sample(m, s, slate, seed + i, repeats).score;
     require_finite_scores(v, s.source);
     if (m.task == Kind::kTile)
       rows.push_back(

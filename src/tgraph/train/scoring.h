@@ -25,9 +25,19 @@ namespace tgraph {
 // once (ModelImpl::encode_graph). tile_norm: the tile configuration normaliser (tile only).
 // Returns [C] scores (higher = predicted slower). Runs without autograd, in eval mode. The shuffled
 // configurations are split into equal slates (equal_slates).
+//
+// repeats > 1 (cross-attention models): the scores are the mean over that many independent slate
+// partitions, partition r shuffled with partition_seed(seed, r). A cross-attention score depends on
+// which configurations share its slate; training draws those companions at random, so the mean
+// over several draws estimates the score the model was trained to give, with less of the noise
+// of one draw (docs/results.md, "Slate repeats"). Partition 0 is the one repeats = 1 uses. Without
+// cross-attention, or when one slate holds every configuration, the partition cannot change a
+// score and one partition is scored whatever `repeats` says.
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
-                                  uint64_t seed);
+                                  uint64_t seed, int repeats = 1);
+// The shuffle seed of slate partition r (r = 0: seed itself).
+uint64_t partition_seed(uint64_t seed, int r);
 
 // Rows per forward pass. With cross-attention a score depends on the slate, so the slate is kept
 // whole; without it, scores do not depend on the slate and a slate is run in chunks small enough
@@ -75,9 +85,10 @@ int chunk_workers(const ModelImpl& net, const torch::Device& device);
 struct ModelScores {
   std::vector<double> score, spread;  // [C]
 };
-// slate <= 0: the model's default_inference_slate (model_file.h); likewise in evaluate_model and
-// predict_rows, which score through this.
-ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed);
+// slate <= 0: the model's default_inference_slate, repeats <= 0: its default_slate_repeats
+// (model_file.h); likewise in evaluate_model and predict_rows, which score through this.
+ModelScores score_sample(const LoadedModel& m, const Sample& s, int64_t slate, uint64_t seed,
+                         int repeats = 0);
 // The combination itself, from each member's raw scores (raw[member][k]).
 ModelScores combine_member_scores(const LoadedModel& m,
                                   const std::vector<std::vector<double>>& raw);
@@ -90,7 +101,7 @@ std::vector<Sample> samples_for_split(const LoadedModel& m, const std::string& d
 
 // The evaluator for a loaded model (sample i uses slate seed seed + i).
 EvalReport evaluate_model(const LoadedModel& m, const std::vector<Sample>& samples, int64_t slate,
-                          uint64_t seed);
+                          uint64_t seed, int repeats = 0);
 // The "file order" heuristic: row 0 predicted fastest (row 0 is the default configuration in
 // train/valid files; test files are in arbitrary order).
 EvalReport evaluate_row_order(Kind task, const std::vector<Sample>& samples);
@@ -101,6 +112,7 @@ void require_finite_scores(const std::vector<double>& scores, const std::string&
 
 // The predictor: submission rows, fastest first (layout: the full permutation; tile: top 5).
 std::vector<SubmissionRow> predict_rows(const LoadedModel& m, const std::vector<Sample>& samples,
-                                        const Collection& c, int64_t slate, uint64_t seed);
+                                        const Collection& c, int64_t slate, uint64_t seed,
+                                        int repeats = 0);
 
 }  // namespace tgraph

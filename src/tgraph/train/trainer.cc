@@ -729,13 +729,18 @@ TrainResult train(const TrainOptions& opt_in) {
     const double value = r.selection();
     last_value = value;
     const bool best = std::isfinite(value) && value > st.best;
+    // The model's file header records when it was taken and what it scored.
+    nlohmann::json extra = {{"steps", st.step}, {"seconds", elapsed()}};
+    for (size_t m = 0; m < metric_names.size(); ++m) extra["valid_" + metric_names[m]] = r.mean[m];
     if (best) {
       st.best = value;
       st.best_step = st.step;
-      nlohmann::json extra = {{"steps", st.step}, {"seconds", elapsed()}};
-      for (size_t m = 0; m < metric_names.size(); ++m)
-        extra["valid_" + metric_names[m]] = r.mean[m];
       save_model_file((fs::path(opt.out_dir) / "best.tgm").string(), model_file(extra));
+    }
+    if (opt.snapshots) {
+      const fs::path dir = fs::path(opt.out_dir) / "snapshots";
+      fs::create_directories(dir);
+      save_model_file((dir / TG_STR("step" << st.step << ".tgm")).string(), model_file(extra));
     }
     nlohmann::json j = {
         {"step", st.step},

@@ -57,6 +57,9 @@ struct TrainOptions {
   double eval_every_s = 0;   // 0: 6 evaluations over the budget (the time budget
                              // includes evaluation time)
   int64_t eval_every_steps = 0;
+  // --snapshots: every validation also writes the model as <out_dir>/snapshots/step<N>.tgm, so the
+  // last few can be combined into one ensemble (`tgraph ensemble`) at no extra training cost.
+  bool snapshots = false;
   Reach reach;             // layout only: graph reach (prune.h); default hops:1, the reference
   std::string init_model;  // --init: start from this model file's weights (init_from_model)
   bool resume = false;
