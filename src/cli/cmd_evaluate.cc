@@ -30,17 +30,9 @@ void register_evaluate(CLI::App& app, Action* action) {
   sub->add_option("--split", o->split, "train | valid (test files are unlabelled)")
       ->capture_default_str();
   sub->add_option("--cache", o->cache, "packed-graph cache directory (default: a temp dir)");
-  sub->add_option("--slate", o->slate,
-                  "configurations scored together (default: the model's: 2 x its training slate "
-                  "with cross-attention, else 512)");
-  sub->add_option(
-      "--slate-repeats", o->repeats,
-      "independent slate partitions whose scores are averaged (cross-attention models; default: "
-      "the model's: 8 with cross-attention, else 1)");
+  add_scoring_flags(sub, &o->slate, &o->repeats);
   sub->add_option("--json", o->json_out, "also write the report as JSON here");
   add_context_flags(sub, &o->ctx);
-  bound(sub, "--slate", 0, 1 << 20);
-  bound(sub, "--slate-repeats", 0, 1024);
   sub->callback([o, action] {
     *action = [o] {
       RunContext ctx = make_context(o->ctx);

@@ -26,15 +26,7 @@ void register_rank(CLI::App& app, Action* action) {
   sub->add_flag("--json", o->json, "JSON: scores and the full order");
   sub->add_option("--device", o->r.device, "cpu | cuda")->capture_default_str();
   sub->add_option("--threads", o->r.threads, "threads (default: all cores)");
-  sub->add_option("--slate", o->r.slate,
-                  "configurations scored together (default: the model's: 2 x its training slate "
-                  "with cross-attention, else 512)");
-  sub->add_option(
-      "--slate-repeats", o->r.slate_repeats,
-      "independent slate partitions whose scores are averaged (cross-attention models; default: "
-      "the model's: 8 with cross-attention, else 1)");
-  bound(sub, "--slate", 0, 1 << 20);
-  bound(sub, "--slate-repeats", 0, 1024);
+  add_scoring_flags(sub, &o->r.slate, &o->r.slate_repeats);
   bound(sub, "--top", 0, 1e12);
   bound(sub, "--threads", 0, 1024);
   sub->callback([o, action] {

@@ -2,6 +2,7 @@
 // library.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include <CLI/CLI.hpp>
@@ -44,6 +45,10 @@ void add_context_flags(CLI::App* sub, ContextFlags* f);
 // Range check (CLI11) on an already added numeric option: out of range is a usage error (exit 2)
 // before anything runs, e.g. --slate 0, which would otherwise never finish a graph.
 void bound(CLI::App* sub, const std::string& name, double lo, double hi);
+
+// --slate and --slate-repeats of the commands that score a model (evaluate, predict, rank); 0 =
+// the model's defaults (default_inference_slate, default_slate_repeats).
+void add_scoring_flags(CLI::App* sub, int64_t* slate, int* repeats);
 
 // --cache, or (when empty) a directory under the system's temp dir keyed by the data root, so runs
 // on different data roots never share packs.

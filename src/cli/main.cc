@@ -37,6 +37,16 @@ void add_context_flags(CLI::App* sub, ContextFlags* f) {
       ->check(CLI::Range(0, 1024));
   sub->add_option("--seed", f->seed, "random seed")->capture_default_str();
 }
+void add_scoring_flags(CLI::App* sub, int64_t* slate, int* repeats) {
+  sub->add_option("--slate", *slate,
+                  "configurations scored together (default: the model's: 2 x its training slate "
+                  "with cross-attention, else 512)")
+      ->check(CLI::Range(0, 1 << 20));
+  sub->add_option("--slate-repeats", *repeats,
+                  "independent slate partitions whose scores are averaged (cross-attention models; "
+                  "default: the model's: 8 with cross-attention, else 1)")
+      ->check(CLI::Range(0, 1024));
+}
 }  // namespace tgraph::cli
 
 int main(int argc, char** argv) {

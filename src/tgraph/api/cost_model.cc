@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <numeric>
 #include <random>
 #include <shared_mutex>
 
@@ -241,13 +240,9 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
       for (size_t i = 0; i + 1 < bounds.size(); ++i) run(bounds[i], bounds[i + 1] - bounds[i]);
       // One slate holds every candidate in any order: nothing to repeat.
       const int R = bounds.size() > 2 ? impl_->opt.slate_repeats : 1;
-      std::vector<int64_t> order(static_cast<size_t>(count));
-      std::vector<float> buf;
+      std::vector<float> buf(static_cast<size_t>(R > 1 ? count * W : 0));
       for (int r = 1; r < R; ++r) {
-        std::iota(order.begin(), order.end(), int64_t{0});
-        std::mt19937_64 rng(partition_seed(impl_->opt.seed, r));
-        std::shuffle(order.begin(), order.end(), rng);
-        buf.resize(static_cast<size_t>(count * W));
+        const std::vector<int64_t> order = partition_order(count, impl_->opt.seed, r);
         for (int64_t i = 0; i < count; ++i)
           std::copy(values + order[i] * W, values + (order[i] + 1) * W, buf.begin() + i * W);
         for (size_t i = 0; i + 1 < bounds.size(); ++i) {

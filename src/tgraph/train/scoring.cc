@@ -164,6 +164,14 @@ uint64_t partition_seed(uint64_t seed, int r) {
   return seed + static_cast<uint64_t>(r) * 0x9E3779B97F4A7C15ull;
 }
 
+std::vector<int64_t> partition_order(int64_t n, uint64_t seed, int r) {
+  std::vector<int64_t> order(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::mt19937_64 rng(partition_seed(seed, r));
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
                                   uint64_t seed, int repeats) {
@@ -183,11 +191,8 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   const int workers = chunk_workers(net, dev);
   std::vector<float> buf;
   const std::vector<int64_t> bounds = equal_slates(C, slate);
-  std::vector<int64_t> order(static_cast<size_t>(C));
   for (int r = 0; r < repeats; ++r) {
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(partition_seed(seed, r));
-    std::shuffle(order.begin(), order.end(), rng);
+    const std::vector<int64_t> order = partition_order(C, seed, r);
     for (size_t si = 0; si + 1 < bounds.size(); ++si) {
       std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
       // Sorted rows read faster (consecutive runs); scores map back through `rows`.

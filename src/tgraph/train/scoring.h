@@ -38,6 +38,8 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
                                   uint64_t seed, int repeats = 1);
 // The shuffle seed of slate partition r (r = 0: seed itself).
 uint64_t partition_seed(uint64_t seed, int r);
+// Rows [0, n) in the order of slate partition r: a shuffle seeded with partition_seed(seed, r).
+std::vector<int64_t> partition_order(int64_t n, uint64_t seed, int r);
 
 // Rows per forward pass. With cross-attention a score depends on the slate, so the slate is kept
 // whole; without it, scores do not depend on the slate and a slate is run in chunks small enough
