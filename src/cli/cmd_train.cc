@@ -77,7 +77,8 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_option("--steps", o->t.steps, "step budget");
   sub->add_option("--time-budget", o->t.time_budget_s, "wall-clock budget in seconds");
   sub->add_option("--eval-every", o->t.eval_every_s,
-                  "seconds between validations (default budget/10)");
+                  "seconds between validations (default: the time budget / 6; with only a step "
+                  "budget, every steps / 6)");
   sub->add_option("--eval-every-steps", o->t.eval_every_steps, "steps between validations");
   add_reach_flags(sub, &o->reach, "train on whole graphs (= --reach whole)");
   sub->add_option("--init", o->t.init_model,

@@ -333,6 +333,69 @@ TEST(Layers, MeanAggregationMatchesHandComputationAndGradient) {
                  torch::randn({4, 1, 2}));
 }
 
+TEST(Layers, LayoutMatchFeaturesCountAgreementsByHand) {
+  // Edges (user, operand): 1 uses 0; 2 uses 0 and 1; 3 uses 2. Nodes 1 and 2 are configurable
+  // (indices 0 and 1); nodes 0 and 1 have minor_to_major [1, 0].
+  std::vector<float> feat(4 * 140, 0.f);
+  for (int n = 0; n < 4; ++n)
+    for (int c = 134; c < 140; ++c) feat[n * 140 + c] = -1.f;
+  for (int n : {0, 1}) {
+    feat[n * 140 + 134] = 1.f;
+    feat[n * 140 + 135] = 0.f;
+  }
+  std::vector<uint8_t> op(4, 2);
+  std::vector<int64_t> edges = {1, 0, 2, 0, 2, 1, 3, 2};
+  GraphTensors g = make_graph_tensors(feat, op, edges, {1, 2}, torch::kCPU);
+  std::vector<int8_t> v(2 * 2 * 18, -1);
+  auto set = [&](int s, int k, int slot, std::vector<int8_t> layout) {
+    for (size_t i = 0; i < layout.size(); ++i) v[(s * 2 + k) * 18 + slot * 6 + i] = layout[i];
+  };
+  // Configuration 0: node 1 out [0, 1], in [1, 0]; node 2 in [0, 1], kernel [1, 0].
+  set(0, 0, 0, {0, 1});
+  set(0, 0, 1, {1, 0});
+  set(0, 1, 1, {0, 1});
+  set(0, 1, 2, {1, 0});
+  // Configuration 1: prefixes and "compiler chooses": node 1 in [1] (out unset, so node 1 is
+  // taken in its own [1, 0]); node 2 out [1, 0], in [1, 0, 2].
+  set(1, 0, 1, {1});
+  set(1, 1, 0, {1, 0});
+  set(1, 1, 1, {1, 0, 2});
+  auto f = layout_match_features(g, config_indices(v.data(), 2, 2, torch::kCPU));
+  auto expect = torch::tensor({1, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0,   // config 0, node 1
+                               1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,   // config 0, node 2
+                               1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // config 1, node 1
+                               2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0},  // config 1, node 2
+                              torch::kFloat32)
+                    .view({2, 2, kLayoutMatchFeatures});
+  EXPECT_TRUE(torch::equal(f, expect)) << f;
+
+  // A model with the features scores, saves them in its config, and trains their projection;
+  // files written before the field read it as off.
+  ModelConfig c =
+      ModelConfig::preset("tgraph-cpu", false).with_overrides({"layout_match=true"}, "x");
+  ASSERT_TRUE(c.layout_match);
+  EXPECT_TRUE(ModelConfig::from_json(c.to_json()).layout_match);
+  auto old = c.to_json();
+  old.erase("layout_match");
+  EXPECT_FALSE(ModelConfig::from_json(old).layout_match);
+  c.hidden = 8;
+  c.gate_bottleneck = 2;
+  torch::manual_seed(3);
+  auto m = make_model(c);
+  ModelConfig off = c;
+  off.layout_match = false;
+  EXPECT_EQ(m->num_parameters() - make_model(off)->num_parameters(),
+            c.hidden * kLayoutMatchFeatures);
+  Toy t = make_toy(12, 3, 6);
+  auto sc = m->forward(toy_tensors(t), random_configs(4, 3, 1));
+  ASSERT_EQ(sc.sizes(), (std::vector<int64_t>{4}));
+  sc.sum().backward();
+  auto w = m->named_parameters()["in_match.weight"];
+  ASSERT_TRUE(w.defined());
+  EXPECT_EQ(w.sizes(), (std::vector<int64_t>{c.hidden, kLayoutMatchFeatures}));
+  EXPECT_GT(w.grad().abs().sum().item<float>(), 0.f);
+}
+
 TEST(Losses, MatchHandValues) {
   auto s = torch::tensor({0.0, 2.0, 0.5}, torch::kFloat64);
   auto y = torch::tensor({10, 30, 20}, torch::kInt64);
@@ -400,7 +463,9 @@ TEST_P(Models, ShapesAndConfigurationEquivariance) {
                               1e-5, 1e-5));
   // Without cross-attention a configuration's score does not depend on its slate companions.
   auto single = m->forward(g, cfg.slice(0, 2, 3));
-  if (!attn) EXPECT_NEAR(single.item<float>(), s[2].item<float>(), 1e-5);
+  if (!attn) {
+    EXPECT_NEAR(single.item<float>(), s[2].item<float>(), 1e-5);
+  }
   // Scores depend on the configuration.
   EXPECT_GT((s - s.mean()).abs().max().item<float>(), 0.f);
 }

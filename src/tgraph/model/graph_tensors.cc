@@ -18,10 +18,17 @@ GraphTensors GraphTensors::to(torch::Device d) const {
   g.config_pos = config_pos.to(d);
   g.adj_mean = adj_mean.to(d);
   g.adj_sym = adj_sym.to(d);
+  g.match_user = match_user.to(d);
+  g.match_prod = match_prod.to(d);
+  g.match_prod_cfg = match_prod_cfg.to(d);
   return g;
 }
 
 namespace {
+torch::Tensor long_tensor(const std::vector<int64_t>& v) {
+  return torch::tensor(torch::ArrayRef<int64_t>(v), torch::kLong);
+}
+
 torch::Tensor sparse_matrix(const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
                             const std::vector<float>& vals, int64_t n) {
   auto li = torch::TensorOptions().dtype(torch::kLong);
@@ -98,7 +105,54 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
     vals.push_back(w);
   }
   g.adj_sym = sparse_matrix(rows, cols, vals, N);
+
+  const int64_t NC = static_cast<int64_t>(config_pos.size());
+  std::vector<int64_t> cfg_index(static_cast<size_t>(N), -1);
+  for (int64_t k = 0; k < NC; ++k) cfg_index[config_pos[k]] = k;
+  std::vector<int64_t> mu, mp, mpc;
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t u = edge_index[2 * e], v = edge_index[2 * e + 1];
+    if (cfg_index[u] < 0) continue;
+    mu.push_back(cfg_index[u]);
+    mp.push_back(v);
+    mpc.push_back(cfg_index[v] < 0 ? NC : cfg_index[v]);
+  }
+  g.match_user = long_tensor(mu);
+  g.match_prod = long_tensor(mp);
+  g.match_prod_cfg = long_tensor(mpc);
   return device.is_cpu() ? g : g.to(device);
+}
+
+namespace {
+// [..., 6] layout indices a, b -> [..., 2] float: (match, differ), as layout_match_features says.
+torch::Tensor compare_layouts(const torch::Tensor& a, const torch::Tensor& b) {
+  auto both = a.ge(kEmbedOffset).logical_and(b.ge(kEmbedOffset));
+  auto differ = both.logical_and(a.ne(b)).any(-1);
+  auto match = both.any(-1).logical_and(differ.logical_not());
+  return torch::stack({match, differ}, -1).to(torch::kFloat32);
+}
+}  // namespace
+
+torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& configs) {
+  const int64_t S = configs.size(0), NC = configs.size(1);
+  TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
+  // Row NC: a non-configurable producer, whose slot reads as all "unspecified".
+  auto padded = torch::cat({configs, torch::zeros({S, 1, 18}, configs.options())}, 1);
+  auto slot = padded.index_select(1, g.match_prod_cfg).slice(2, 0, 6);  // [S, E1, 6]
+  auto own = g.m2m.index_select(0, g.match_prod).unsqueeze(0);          // [1, E1, 6]
+  auto prod_out = torch::where(slot.ge(kEmbedOffset).any(-1, true), slot, own);
+  auto user = configs.index_select(1, g.match_user);  // [S, E1, 18]
+  auto edge = torch::cat({compare_layouts(user.slice(2, 6, 12), prod_out),
+                          compare_layouts(user.slice(2, 12, 18), prod_out)},
+                         -1);  // [S, E1, 4]
+  auto opts = edge.options();
+  auto to_user = torch::zeros({S, NC, 4}, opts).index_add_(1, g.match_user, edge);
+  auto to_prod =
+      torch::zeros({S, NC + 1, 4}, opts).index_add_(1, g.match_prod_cfg, edge).slice(1, 0, NC);
+  auto out = configs.slice(2, 0, 6);
+  return torch::cat({to_user, to_prod, compare_layouts(out, configs.slice(2, 6, 12)),
+                     compare_layouts(out, configs.slice(2, 12, 18))},
+                    -1);  // [S, NC, 12]
 }
 
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device) {

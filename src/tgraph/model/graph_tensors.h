@@ -26,6 +26,10 @@ struct GraphTensors {
   torch::Tensor config_pos;  // [NC] long: node index of each configurable node
   torch::Tensor adj_mean;  // [N, N] sparse: row v averages the rows of v's users (operand <- users)
   torch::Tensor adj_sym;   // [N, N] sparse: D^-1/2 (A + A^T + I) D^-1/2 (baseline GCN)
+  // The operand edges of configurable nodes (layout_match_features): edge k says configurable
+  // node match_user[k] (an index into config_pos) reads the output of node match_prod[k], which
+  // is configurable node match_prod_cfg[k], or NC when it is not configurable.
+  torch::Tensor match_user, match_prod, match_prod_cfg;  // [E1] long
 
   GraphTensors to(torch::Device d) const;
 };
@@ -40,6 +44,25 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
 // A prepared sample's graph, its node features normalised with `norm` (empty: as they are).
 GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
                                 torch::Device device);
+
+// Per configurable node and configuration, whether its layouts agree with its neighbours' and
+// with each other: a layout that differs from the one its operand is produced in forces a
+// transpose or copy, which the embedding of each value alone does not express (an equality of two
+// categorical 6-vectors is not linear in their embeddings). ModelConfig::layout_match feeds these
+// to the first layer. Two layouts are compared on the positions both specify (value >= 0); they
+// "match" when they specify at least one common position and agree on all of them, and "differ"
+// when they disagree on one. A producer whose configured output slot is all -1 ("compiler
+// chooses") or that is not configurable is taken in its own minor_to_major layout.
+//
+// Columns (counts over edges, 0/1 for the node's own slots):
+//   0-1  operands whose output layout matches / differs from this node's input slot (6-11)
+//   2-3  the same against the kernel slot (12-17)
+//   4-7  the users for which this node is the producer: columns 0-3 from their side
+//   8-9  this node's output slot (0-5) matches / differs from its input slot
+//   10-11                                                     from its kernel slot
+// configs: [S, NC, 18] long layout indices (value + 2). Returns [S, NC, 12] float.
+constexpr int kLayoutMatchFeatures = 12;
+torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& configs);
 
 // Layout configuration values (int8 in -1..5, [S, NC, 18]) -> embedding indices (long, +2).
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device);

@@ -24,7 +24,8 @@ nlohmann::json ModelConfig::to_json() const {
           {"opcode_dim", opcode_dim},
           {"layout_emb_dim", layout_emb_dim},
           {"attn_temperature", attn_temperature},
-          {"config_relu", config_relu}};
+          {"config_relu", config_relu},
+          {"layout_match", layout_match}};
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
@@ -41,6 +42,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.layout_emb_dim = j.at("layout_emb_dim").get<int>();
     c.attn_temperature = j.at("attn_temperature").get<double>();
     c.config_relu = j.value("config_relu", true);  // absent in files before it existed
+    c.layout_match = j.value("layout_match", false);
   } catch (const nlohmann::json::exception& e) {
     throw_error("model config", "", "all hyper-parameters of a tgraph model", e.what());
   }
@@ -497,6 +499,10 @@ class TGraphModel : public ModelImpl {
     in_config_ = register_module(
         "in_config",
         torch::nn::Linear(torch::nn::LinearOptions(18 * c.layout_emb_dim, L).bias(false)));
+    if (c.layout_match)
+      in_match_ = register_module(
+          "in_match",
+          torch::nn::Linear(torch::nn::LinearOptions(kLayoutMatchFeatures, L).bias(false)));
     enc_.build_blocks(*this, c, H, L);
     head_ = register_module("head", torch::nn::Linear(H, 1));
   }
@@ -515,7 +521,8 @@ class TGraphModel : public ModelImpl {
     // Non-configurable nodes carry layout value -2 (row 0) in all 18 slots: one constant vector,
     // folded into `code`; configurable nodes add their difference from it.
     auto delta = config_projection(configs) - empty_config();  // [S, NC, L]
-    auto x = code.unsqueeze(1).repeat({1, S, 1});              // [N, S, L]
+    if (in_match_) delta = delta + in_match_(layout_match_features(g, configs));
+    auto x = code.unsqueeze(1).repeat({1, S, 1});  // [N, S, L]
     x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
     x = enc_.blocks(x, g.adj_mean);
     return head_(x.mean(0)).squeeze(-1);  // [S]
@@ -546,7 +553,7 @@ class TGraphModel : public ModelImpl {
   }
   ModelConfig cfg_;
   TGraphEncoder enc_;
-  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, head_{nullptr};
+  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, in_match_{nullptr}, head_{nullptr};
 };
 
 // ---------------------------------------------------------------------------------------------

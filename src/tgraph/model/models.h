@@ -39,6 +39,10 @@ struct ModelConfig {
   // Tile late fusion: ReLU after the configuration MLP's last layer (the reference). Without it
   // the configuration vector can be negative, so the head sees a signed configuration code.
   bool config_relu = true;
+  // Layout TGraph: the first layer also sees layout_match_features (graph_tensors.h), whether
+  // each configurable node's layouts agree with its operands' and users'. Off in the reference
+  // and in files written before it existed.
+  bool layout_match = false;
 
   // The task a model name belongs to (layout for tgraph/baseline, tile for tile/tile-baseline).
   Kind task() const;
