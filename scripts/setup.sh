@@ -9,6 +9,7 @@ PKGS=(
   libgloo-dev             # c10d ProcessGroupGloo headers (not a dependency of libtorch-dev)
   libopenblas0-openmp     # replaces the reference BLAS libtorch pulls (6 -> ~100 GFLOP/s)
   libtcmalloc-minimal4    # 2-3x faster training steps than glibc malloc
+  libgoogle-perftools-dev # tcmalloc's MallocExtension header (the CLI sets its release rate)
   libzip-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "tgraph/model/kernel_clones.h"
 
@@ -179,6 +180,68 @@ TG_CLONES void gelu_bwd_drop(const float* __restrict g, const float* __restrict 
   }
 }
 
+// One node of the cross-attention: x and a are [S, F], out is [S, 2F]. m and r are F floats of
+// scratch (the running maximum, then the reciprocal of the sum). The exponentials are parked in
+// out's second half between the passes, so the node's block is read three times and written once.
+TG_CLONES void xattn_fwd_node(const float* __restrict x, int64_t S, int64_t F, float inv_t,
+                              float* __restrict out, float* __restrict a, float* __restrict m,
+                              float* __restrict r) {
+  for (int64_t f = 0; f < F; ++f) m[f] = x[f] * inv_t;
+  for (int64_t s = 1; s < S; ++s) {
+    const float* xs = x + s * F;
+    for (int64_t f = 0; f < F; ++f) m[f] = std::max(m[f], xs[f] * inv_t);
+  }
+  for (int64_t f = 0; f < F; ++f) r[f] = 0.0f;
+  for (int64_t s = 0; s < S; ++s) {
+    const float* xs = x + s * F;
+    float* ex = out + s * 2 * F + F;
+    // exp of at most 0; below -80 it is < 2e-35 of the sum's largest term, so clamp there
+    // (exp_approx's range).
+    for (int64_t f = 0; f < F; ++f) {
+      const float v = exp_approx(std::max(xs[f] * inv_t - m[f], -80.0f));
+      ex[f] = v;
+      r[f] += v;
+    }
+  }
+  for (int64_t f = 0; f < F; ++f) r[f] = 1.0f / r[f];
+  for (int64_t s = 0; s < S; ++s) {
+    const float* xs = x + s * F;
+    float* os = out + s * 2 * F;
+    float* as = a + s * F;
+    for (int64_t f = 0; f < F; ++f) {
+      const float av = os[F + f] * r[f];
+      as[f] = av;
+      os[f] = xs[f];
+      os[F + f] = xs[f] * av;
+    }
+  }
+}
+
+// The backward of one node: with da = g2 * x (g2 the gradient of the second half),
+// dz = a * (da - sum_s da * a) and gx = g1 + g2 * a + dz * inv_t; returns sum dz * z.
+// t and acc are F floats of scratch.
+TG_CLONES double xattn_bwd_node(const float* __restrict g, const float* __restrict x,
+                                const float* __restrict a, int64_t S, int64_t F, float inv_t,
+                                float* __restrict gx, float* __restrict t, float* __restrict acc) {
+  for (int64_t f = 0; f < F; ++f) t[f] = 0.0f, acc[f] = 0.0f;
+  for (int64_t s = 0; s < S; ++s) {
+    const float *g2 = g + s * 2 * F + F, *xs = x + s * F, *as = a + s * F;
+    for (int64_t f = 0; f < F; ++f) t[f] += g2[f] * xs[f] * as[f];
+  }
+  for (int64_t s = 0; s < S; ++s) {
+    const float *g1 = g + s * 2 * F, *g2 = g1 + F, *xs = x + s * F, *as = a + s * F;
+    float* gs = gx + s * F;
+    for (int64_t f = 0; f < F; ++f) {
+      const float dz = as[f] * (g2[f] * xs[f] - t[f]);
+      gs[f] = g1[f] + g2[f] * as[f] + dz * inv_t;
+      acc[f] += dz * xs[f];
+    }
+  }
+  double sum = 0;
+  for (int64_t f = 0; f < F; ++f) sum += acc[f];
+  return sum * inv_t;
+}
+
 }  // namespace
 
 void gate_forward(const float* x, const float* z, float* out, float* s, int64_t b, int64_t e) {
@@ -221,6 +284,23 @@ void gelu_backward(const float* g, const float* pre, float* gpre, uint32_t thres
     gelu_bwd_drop(g, pre, gpre, threshold, scale, seed, b, e);
   else
     gelu_bwd(g, pre, gpre, b, e);
+}
+
+void xattn_forward(const float* x, int64_t S, int64_t F, float inv_t, float* out, float* a_out,
+                   int64_t b, int64_t e) {
+  std::vector<float> scratch(2 * F + (a_out ? 0 : S * F));
+  float* a_tmp = scratch.data() + 2 * F;  // without a_out: each node's weights, then dropped
+  for (int64_t n = b; n < e; ++n)
+    xattn_fwd_node(x + n * S * F, S, F, inv_t, out + n * S * 2 * F,
+                   a_out ? a_out + n * S * F : a_tmp, scratch.data(), scratch.data() + F);
+}
+
+void xattn_backward(const float* g, const float* x, const float* a, int64_t S, int64_t F,
+                    float inv_t, float* gx, double* zdz, int64_t b, int64_t e) {
+  std::vector<float> scratch(2 * F);
+  for (int64_t n = b; n < e; ++n)
+    zdz[n] = xattn_bwd_node(g + n * S * 2 * F, x + n * S * F, a + n * S * F, S, F, inv_t,
+                            gx + n * S * F, scratch.data(), scratch.data() + F);
 }
 
 }  // namespace tgraph

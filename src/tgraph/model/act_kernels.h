@@ -1,6 +1,6 @@
-// Hand-written element-wise loops of the fused channel gate (x * sigmoid(z)) and of the fused
-// residual + exact GELU + dropout, torch-free and compiled once per instruction set (AVX-512,
-// AVX2, baseline; chosen at load time), like norm_kernels.h.
+// Hand-written loops of the fused channel gate (x * sigmoid(z)), of the fused residual + exact
+// GELU + dropout and of the fused cross-attention over configurations, torch-free and compiled once
+// per instruction set (AVX-512, AVX2, baseline; chosen at load time), like norm_kernels.h.
 //
 // Every function handles the flat index range [b, e) of contiguous arrays of one shape, so
 // callers can split a range between threads. Dropout masks are not stored: element i is kept
@@ -31,5 +31,16 @@ void gelu_forward(const float* y, const float* r, float* pre_out, float* out, ui
 // The gradient of that map with respect to pre: gpre = g * mask(i) * gelu'(pre).
 void gelu_backward(const float* g, const float* pre, float* gpre, uint32_t threshold, float scale,
                    uint64_t seed, int64_t b, int64_t e);
+
+// Cross-attention over the configuration axis of x [N, S, F], for the nodes n in [b, e):
+// a[n, :, f] = softmax over s of x[n, :, f] * inv_t, and out [N, S, 2F] = concat(x, x * a) on the
+// last axis. a is also written to a_out [N, S, F] when a_out is not null (what the backward needs).
+void xattn_forward(const float* x, int64_t S, int64_t F, float inv_t, float* out, float* a_out,
+                   int64_t b, int64_t e);
+// The gradient of that map for the nodes [b, e): g [N, S, 2F] is out's gradient, x and a are the
+// forward's, gx [N, S, F] receives x's gradient, and zdz[n] = sum over s and f of dL/dz * z, where
+// z = x * inv_t, from which the caller forms the temperature's gradient: dL/dT = -inv_t * sum zdz.
+void xattn_backward(const float* g, const float* x, const float* a, int64_t S, int64_t F,
+                    float inv_t, float* gx, double* zdz, int64_t b, int64_t e);
 
 }  // namespace tgraph

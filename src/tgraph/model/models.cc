@@ -1,6 +1,8 @@
 #include "tgraph/model/models.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -357,9 +359,82 @@ torch::Tensor instance_norm_nodes(const torch::Tensor& x, double eps) {
   return instance_norm_nodes_composite(x, eps);
 }
 
-torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature) {
+torch::Tensor config_cross_attention_composite(const torch::Tensor& x,
+                                               const torch::Tensor& temperature) {
   auto a = torch::softmax(x / temperature, /*dim=*/1);
   return torch::cat({x, x * a}, -1);
+}
+
+namespace {
+
+// Splits the nodes of [N, S, F] between the intra-op threads, about 32 k elements a chunk.
+template <typename F>
+void over_nodes(int64_t N, int64_t per_node, const F& f) {
+  at::parallel_for(0, N, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(per_node, 1)),
+                   f);
+}
+
+// The cross-attention as one autograd node: one loop over each node's [S, F] block forward
+// (act_kernels.cc) that writes the concatenated output and the weights a, one backward that
+// writes x's gradient and the per-node terms of the temperature's, where the composite runs
+// div, softmax, mul and cat forward and about eight ops back. Saves x and a, as the composite
+// does. The temperature's gradient is summed over nodes in node order, so it does not depend
+// on the number of threads.
+struct CrossAttentionFn : torch::autograd::Function<CrossAttentionFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
+                               const torch::Tensor& temperature) {
+    auto x = x_in.contiguous();
+    const int64_t N = x.size(0), S = x.size(1), F = x.size(2);
+    const float inv_t = 1.0f / temperature.item<float>();
+    auto out = torch::empty({N, S, 2 * F}, x.options());  // [N, S, 2F]
+    auto a = torch::empty_like(x);                        // [N, S, F]
+    const float* xp = x.data_ptr<float>();
+    float *op = out.data_ptr<float>(), *ap = a.data_ptr<float>();
+    over_nodes(N, S * F,
+               [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, ap, b, e); });
+    ctx->save_for_backward({x, a});
+    ctx->saved_data["inv_t"] = static_cast<double>(inv_t);
+    return out;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& a = saved[1];
+    const auto inv_t = static_cast<float>(ctx->saved_data["inv_t"].toDouble());
+    auto g = grads[0].contiguous();
+    const int64_t N = x.size(0), S = x.size(1), F = x.size(2);
+    auto gx = torch::empty_like(x);
+    std::vector<double> zdz(static_cast<size_t>(N));
+    const float *gp = g.data_ptr<float>(), *xp = x.data_ptr<float>(), *ap = a.data_ptr<float>();
+    float* gxp = gx.data_ptr<float>();
+    over_nodes(N, S * F, [&](int64_t b, int64_t e) {
+      xattn_backward(gp, xp, ap, S, F, inv_t, gxp, zdz.data(), b, e);
+    });
+    double sum = 0;
+    for (double v : zdz) sum += v;
+    // z = x / T, so dL/dT = sum dL/dz * (-z / T).
+    auto gt = torch::full({}, -static_cast<double>(inv_t) * sum, g.options());
+    return {gx, gt};
+  }
+};
+
+}  // namespace
+
+torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature) {
+  if (!fusable(x) || !fusable(temperature) || x.dim() != 3 || temperature.numel() != 1)
+    return config_cross_attention_composite(x, temperature);
+  if (torch::GradMode::is_enabled() && (x.requires_grad() || temperature.requires_grad()))
+    return CrossAttentionFn::apply(x, temperature.reshape({}));
+  auto xc = x.contiguous();  // inference: one loop per node, nothing saved
+  const int64_t N = xc.size(0), S = xc.size(1), F = xc.size(2);
+  const float inv_t = 1.0f / temperature.item<float>();
+  auto out = torch::empty({N, S, 2 * F}, xc.options());  // [N, S, 2F]
+  const float* xp = xc.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  over_nodes(N, S * F,
+             [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, nullptr, b, e); });
+  return out;
 }
 
 torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {

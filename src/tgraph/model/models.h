@@ -123,8 +123,12 @@ torch::Tensor gelu_residual_composite(const torch::Tensor& y, const torch::Tenso
 // 89 ms tgraph-cpu step on the resnet50 benchmark graph, measured). Layout TGraph trains with it.
 torch::Tensor one_hot_config_projection(const torch::Tensor& emb, const torch::Tensor& proj,
                                         const torch::Tensor& configs);
-// x * softmax over configurations (dim 1) of x / T, concatenated to x: [N, S, F] -> [N, S, 2F].
+// x * softmax over configurations (dim 1) of x / T, concatenated to x: [N, S, F] -> [N, S, 2F];
+// T a one-element tensor. Float CPU tensors take the fused loops of act_kernels.h (one autograd
+// node; nothing saved at inference), others the composite, which is the reference in tests.
 torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature);
+torch::Tensor config_cross_attention_composite(const torch::Tensor& x,
+                                               const torch::Tensor& temperature);
 // Sparse [N, N] x [N, S, F] -> [N, S, F].
 torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x);
 
