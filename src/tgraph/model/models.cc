@@ -374,6 +374,17 @@ void over_nodes(int64_t N, int64_t per_node, const F& f) {
                    f);
 }
 
+// The fused forward: out [N, S, 2F] of contiguous x [N, S, F]; the weights go to a when it is
+// defined (what the backward needs), else nowhere.
+torch::Tensor cross_attention_forward(const torch::Tensor& x, float inv_t, torch::Tensor a) {
+  const int64_t N = x.size(0), S = x.size(1), F = x.size(2);
+  auto out = torch::empty({N, S, 2 * F}, x.options());  // [N, S, 2F]
+  const float* xp = x.data_ptr<float>();
+  float *op = out.data_ptr<float>(), *ap = a.defined() ? a.data_ptr<float>() : nullptr;
+  over_nodes(N, S * F, [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, ap, b, e); });
+  return out;
+}
+
 // The cross-attention as one autograd node: one loop over each node's [S, F] block forward
 // (act_kernels.cc) that writes the concatenated output and the weights a, one backward that
 // writes x's gradient and the per-node terms of the temperature's, where the composite runs
@@ -384,14 +395,9 @@ struct CrossAttentionFn : torch::autograd::Function<CrossAttentionFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
                                const torch::Tensor& temperature) {
     auto x = x_in.contiguous();
-    const int64_t N = x.size(0), S = x.size(1), F = x.size(2);
     const float inv_t = 1.0f / temperature.item<float>();
-    auto out = torch::empty({N, S, 2 * F}, x.options());  // [N, S, 2F]
-    auto a = torch::empty_like(x);                        // [N, S, F]
-    const float* xp = x.data_ptr<float>();
-    float *op = out.data_ptr<float>(), *ap = a.data_ptr<float>();
-    over_nodes(N, S * F,
-               [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, ap, b, e); });
+    auto a = torch::empty_like(x);  // [N, S, F]
+    auto out = cross_attention_forward(x, inv_t, a);
     ctx->save_for_backward({x, a});
     ctx->saved_data["inv_t"] = static_cast<double>(inv_t);
     return out;
@@ -426,15 +432,8 @@ torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor
     return config_cross_attention_composite(x, temperature);
   if (torch::GradMode::is_enabled() && (x.requires_grad() || temperature.requires_grad()))
     return CrossAttentionFn::apply(x, temperature.reshape({}));
-  auto xc = x.contiguous();  // inference: one loop per node, nothing saved
-  const int64_t N = xc.size(0), S = xc.size(1), F = xc.size(2);
-  const float inv_t = 1.0f / temperature.item<float>();
-  auto out = torch::empty({N, S, 2 * F}, xc.options());  // [N, S, 2F]
-  const float* xp = xc.data_ptr<float>();
-  float* op = out.data_ptr<float>();
-  over_nodes(N, S * F,
-             [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, nullptr, b, e); });
-  return out;
+  // Inference: the same loops, nothing saved.
+  return cross_attention_forward(x.contiguous(), 1.0f / temperature.item<float>(), {});
 }
 
 torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {
