@@ -13,7 +13,11 @@
 #   "64:32:0 256:128:0 256:64:1" = width:slate:cross-attention), TGRAPH_FLAGS (extra flags of
 #   `tgraph bench`, e.g. --bf16: then the peak column is the bfloat16 matmul's).
 # Timings are only comparable within one run (shared, noisy machines): read the ratios. The peer
-# gets the OpenBLAS core tgraph reports (`blas_core`), so both use the same GEMM kernels.
+# gets the OpenBLAS core tgraph reports (`blas_core`), so both use the same GEMM kernels, and the
+# allocator tgraph links (tcmalloc, preloaded, release rate 0 as the CLI sets it), so neither pays
+# for page faults the other does not: with glibc's malloc the peer maps and faults in its large
+# buffers every step, which cost it 1.2-4.4x on a VM where faults are slow (docs/results.md).
+# PEER_ALLOCATOR=system runs the peer with glibc's malloc instead.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TG=${TGRAPH:-$HERE/../build/tgraph}
@@ -24,6 +28,12 @@ THREADS=${THREADS:-1 2}
 STEPS=${STEPS:-10}
 GRAPHS=${GRAPHS:-alexnet_like_w1_i224_b128_bf16_train resnet34_like_w2_i160_b8_bf16_infer resnet50_like_w1_i224_b64_f32_train}
 MODELS=${MODELS:-64:32:0 256:128:0 256:64:1}
+peer_env=()
+if [ "${PEER_ALLOCATOR:-tgraph}" != system ]; then
+  tcm=$(ldd "$TG" | awk '/libtcmalloc/ && !f { print $3; f = 1 }')
+  [ -n "$tcm" ] && peer_env=(LD_PRELOAD="$tcm" TCMALLOC_RELEASE_RATE="${TCMALLOC_RELEASE_RATE:-0}")
+fi
+echo "peer allocator: ${peer_env[*]:-glibc malloc}" >&2
 : >"$OUT"
 for t in $THREADS; do
   for g in $GRAPHS; do
@@ -36,7 +46,7 @@ for t in $THREADS; do
       # The peer runs with the OpenBLAS kernels tgraph ran with (tgraph forces a core where
       # OpenBLAS falls back to generic ones: src/tgraph/util/blas_core.h).
       core=$(jq -r '.blas_core // ""' <<<"$ours")
-      peer=$(env ${core:+OPENBLAS_CORETYPE=$core} /usr/bin/python3 "$PEER" "$B/$g.npz" --width "$width" --slate "$slate" \
+      peer=$(env "${peer_env[@]}" ${core:+OPENBLAS_CORETYPE=$core} /usr/bin/python3 "$PEER" "$B/$g.npz" --width "$width" --slate "$slate" \
         --steps "$STEPS" --threads "$t" $([ "$xattn" = 1 ] && echo --xattn))
       printf '{"threads": %s, "width": %s, "slate": %s, "xattn": %s, "tgraph": %s, "peer": %s}\n' \
         "$t" "$width" "$slate" "$xattn" "$ours" "$peer" >>"$OUT"
