@@ -31,7 +31,9 @@ MODELS=${MODELS:-64:32:0 256:128:0 256:64:1}
 peer_env=()
 if [ "${PEER_ALLOCATOR:-tgraph}" != system ]; then
   tcm=$(ldd "$TG" | awk '/libtcmalloc/ && !f { print $3; f = 1 }')
-  [ -n "$tcm" ] && peer_env=(LD_PRELOAD="$tcm" TCMALLOC_RELEASE_RATE="${TCMALLOC_RELEASE_RATE:-0}")
+  if [ -n "$tcm" ]; then
+    peer_env=(LD_PRELOAD="$tcm" TCMALLOC_RELEASE_RATE="${TCMALLOC_RELEASE_RATE:-0}")
+  fi
 fi
 echo "peer allocator: ${peer_env[*]:-glibc malloc}" >&2
 : >"$OUT"
