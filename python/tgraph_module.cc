@@ -128,6 +128,8 @@ tgraph::TrainOptions train_options(const py::kwargs& kw) {
       o.resume = v.cast<bool>();
     else if (k == "snapshots")
       o.snapshots = v.cast<bool>();
+    else if (k == "ema")
+      o.ema = v.cast<double>();
     else if (k == "progress")
       o.progress = v.cast<bool>();
     else if (k == "threads")

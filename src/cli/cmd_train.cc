@@ -88,6 +88,10 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_flag("--snapshots", o->t.snapshots,
                 "also write the model at every validation as RUN/snapshots/step<N>.tgm (combine "
                 "the last few with `tgraph ensemble`)");
+  sub->add_option("--ema", o->t.ema,
+                  "decay of a moving average of the weights, which validation scores and the "
+                  "model files hold (e.g. 0.999; 0 = off, the raw weights)")
+      ->capture_default_str();
   sub->add_flag("--no-progress", o->no_progress, "no progress bar");
   sub->add_option("--dist-init", o->t.dist.init,
                   "data-parallel rendezvous when WORLD_SIZE > 1: env:// (MASTER_ADDR/PORT) or "
@@ -115,6 +119,7 @@ void register_train(CLI::App& app, Action* action) {
   bound(sub, "--weight-decay", 0, 10);
   bound(sub, "--warmup", 0, 1);
   bound(sub, "--clip", 0, 1e6);
+  bound(sub, "--ema", 0, 0.999999);
   bound(sub, "--mape-weight", 0, 1e6);
   bound(sub, "--log-mse-weight", 0, 1e6);
   bound(sub, "--cross-attention", -1, 1);

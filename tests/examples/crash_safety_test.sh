@@ -2,7 +2,8 @@
 # Crash safety of training: a run SIGKILLed several times at random points (with a checkpoint every
 # 2 steps, many kills land inside checkpoint writes) and resumed each time must finish with
 # loadable files, resume from its last checkpoint (no more than one interval lost), and end with
-# exactly the parameters of the same run left alone (same seed, one thread).
+# exactly the parameters of the same run left alone (same seed, one thread). With a weight average
+# (--ema) on, so its checkpoint file is written (and killed) too.
 set -euo pipefail
 TG=$1
 D=$(mktemp -d)
@@ -13,7 +14,7 @@ state_step() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.ar
 
 "$TG" synth --out "$D/syn" --preset tiny --seed 8 > /dev/null 2>&1
 ARGS=(train --data "$D/syn/npz" --collection layout:xla:random --model tgraph --hidden 16
-      --steps 120 --eval-every-steps 2 --threads 1 --seed 5 --no-progress --cache "$D/cache")
+      --steps 120 --eval-every-steps 2 --ema 0.9 --threads 1 --seed 5 --no-progress --cache "$D/cache")
 "$TG" "${ARGS[@]}" --out "$D/clean" > "$D/clean.json" 2> /dev/null
 want=$(checksum < "$D/clean.json")
 

@@ -16,6 +16,7 @@
 #include "tgraph/model/model_file.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/trainer.h"
+#include "tgraph/train/weight_average.h"
 #include "tgraph/util/error.h"
 #include "toy_data.h"
 
@@ -124,6 +125,93 @@ TEST(Train, SnapshotsKeepTheModelOfEveryValidation) {
   q.snapshots = false;
   train(q);
   EXPECT_FALSE(fs::exists(d.file("plain/snapshots")));
+}
+
+// The average follows its formula step by step (warm-up decay included), and a swap puts it into
+// the module and the raw weights back bit for bit.
+TEST(Train, WeightAverageFollowsItsFormulaAndSwapsBack) {
+  torch::nn::Linear lin(3, 2);
+  torch::NoGradGuard ng;
+  WeightAverage off(*lin, 0);
+  EXPECT_FALSE(off.enabled());
+  EXPECT_TRUE(off.tensors().empty());
+  WeightAverage a(*lin, 0.9);
+  std::vector<torch::Tensor> expect;
+  for (const auto& p : lin->parameters()) expect.push_back(p.detach().clone());
+  for (int64_t step = 1; step <= 30; ++step) {
+    for (auto& p : lin->parameters()) p.add_(torch::randn_like(p));
+    a.update(*lin, step);
+    const double d = std::min(0.9, (1.0 + step) / (10.0 + step));
+    EXPECT_DOUBLE_EQ(a.step_decay(step), d);
+    auto ps = lin->parameters();
+    for (size_t i = 0; i < ps.size(); ++i) expect[i] = d * expect[i] + (1 - d) * ps[i];
+  }
+  EXPECT_DOUBLE_EQ(a.step_decay(100), 0.9);  // past the warm-up (80 steps) the flag's decay
+  std::vector<torch::Tensor> raw;
+  for (const auto& p : lin->parameters()) raw.push_back(p.detach().clone());
+  {
+    WeightAverage::Swap s(a, *lin);
+    auto ps = lin->parameters();
+    for (size_t i = 0; i < ps.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(ps[i], expect[i], 1e-5, 1e-6)) << i;
+      EXPECT_FALSE(torch::equal(ps[i], raw[i])) << i;
+    }
+  }
+  auto ps = lin->parameters();
+  for (size_t i = 0; i < ps.size(); ++i) EXPECT_TRUE(torch::equal(ps[i], raw[i])) << i;
+  // set() takes only tensors shaped as the module's parameters.
+  EXPECT_FALSE(a.set({torch::zeros({2, 3})}));
+  EXPECT_TRUE(a.set({torch::zeros({2, 3}), torch::ones({2})}));
+  EXPECT_TRUE(torch::equal(a.tensors()[1], torch::ones({2})));
+}
+
+// --ema: validation scores the average and the model files hold it (the logged last tau is the
+// last file's), the checkpoint keeps the raw weights and the average, which resume restores;
+// resuming with another --ema is refused.
+TEST(Train, EmaModelFilesHoldTheAverageAndResumeKeepsIt) {
+  test::TempDir d;
+  write_toy_collection(d.file("npz"));
+  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
+  o.steps = 20;
+  o.eval_every_steps = 10;
+  o.ema = 0.95;
+  TrainResult r = train(o);
+  LoadedModel last = load_model(r.last_model, torch::kCPU);
+  EXPECT_EQ(last.file().training["ema"].get<double>(), 0.95);
+  auto inputs = samples_for_split(last, o.data_root, parse_collection(o.collection), "valid",
+                                  d.file("run/cache"), 1);
+  EXPECT_NEAR(evaluate_model(last, inputs, o.eval_slate, o.ctx.seed).metric("tau"), r.last, 1e-9);
+  std::ifstream st(d.file("run/checkpoint/state.json"));
+  auto state = nlohmann::json::parse(st);
+  EXPECT_EQ(state["ema"], "ema-20.pt");
+  int files = 0;
+  for (auto& e : fs::directory_iterator(d.file("run/checkpoint"))) files += e.is_regular_file();
+  EXPECT_EQ(files, 4) << "state, model, optimiser and average of the newest checkpoint only";
+  ModelFile raw = load_model_file(d.file("run/checkpoint/" + state["model"].get<std::string>()));
+  ModelFile avg = load_model_file(r.last_model);
+  size_t differ = 0;
+  for (const auto& [name, t] : avg.tensors) differ += !torch::equal(t, raw.tensors.at(name));
+  EXPECT_GT(differ, 0u) << "last.tgm holds the average, the checkpoint the raw weights";
+
+  // Resumed at its end, the run restores the average from the checkpoint (a fresh one would
+  // start from the raw weights): the same last model again.
+  TrainOptions h = o;
+  h.resume = true;
+  TrainResult hr = train(h);
+  EXPECT_EQ(hr.steps, 20);
+  ModelFile hm = load_model_file(hr.last_model);
+  for (const auto& [name, t] : avg.tensors)
+    EXPECT_TRUE(torch::equal(t, hm.tensors.at(name))) << name;
+  EXPECT_NEAR(hr.last, r.last, 1e-12);
+
+  TrainOptions x = h;
+  x.ema = 0.9;
+  x.steps = 30;
+  std::string m = test::error_of([&] { train(x); });
+  EXPECT_NE(m.find("training.ema"), std::string::npos) << m;
+  x.ema = 0;
+  m = test::error_of([&] { train(x); });
+  EXPECT_NE(m.find("training.ema"), std::string::npos) << m;
 }
 
 TEST(Train, ResumeContinuesFromTheCheckpoint) {

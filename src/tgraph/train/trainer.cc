@@ -12,6 +12,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -25,6 +26,7 @@
 #include "tgraph/train/schedule.h"
 #include "tgraph/train/scoring.h"
 #include "tgraph/train/task.h"
+#include "tgraph/train/weight_average.h"
 #include "tgraph/util/atomic_file.h"
 #include "tgraph/util/error.h"
 
@@ -485,6 +487,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (mf.config.to_json() != mc.to_json())
       throw_error(state_path.string(), "model", mc.to_json().dump() + " (the flags)",
                   mf.config.to_json().dump() + " (the checkpoint's)");
+    const double ck_ema = mf.training.value("ema", 0.0);
+    if (ck_ema != opt.ema)
+      throw_error(state_path.string(), "training.ema", TG_STR(opt.ema << " (--ema)"),
+                  TG_STR(ck_ema << " (the checkpoint's)"));
     mc = mf.config;
     for (const char* k : {"init_from", "init_tensors"})
       if (mf.training.contains(k)) init_info[k] = mf.training[k];
@@ -536,6 +542,20 @@ TrainResult train(const TrainOptions& opt_in) {
   if (dist) dist->broadcast_parameters(*model);  // rank 0's weights everywhere, fresh or resumed
   torch::optim::AdamW optim(model->parameters(),
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  WeightAverage avg(*model, opt.ema);  // after the broadcast: rank 0's weights start it
+  if (avg.enabled() && !resumed_from.is_null()) {
+    const std::string ep = (ckpt_dir / resumed_from.value("ema", std::string())).string();
+    std::vector<torch::Tensor> t;
+    try {
+      torch::load(t, ep);
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      throw_error(ep, "ema", "the checkpoint's weight average", m.substr(0, m.find('\n')));
+    }
+    if (!avg.set(t))
+      throw_error(ep, "ema", TG_STR(model->parameters().size() << " tensors shaped as the model's"),
+                  TG_STR(t.size() << " tensors of other shapes"));
+  }
   if (!resumed_from.is_null()) {
     const std::string op = (ckpt_dir / resumed_from.at("optimizer").get<std::string>()).string();
     try {
@@ -638,6 +658,7 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!also_names.empty()) f.training["train_also"] = also_names;
     if (opt.loss.mape_weight > 0) f.training["mape_weight"] = opt.loss.mape_weight;
     if (opt.loss.log_mse_weight > 0) f.training["log_mse_weight"] = opt.loss.log_mse_weight;
+    if (avg.enabled()) f.training["ema"] = opt.ema;
     f.training.update(init_info);
     f.training.update(training_extra);
     f.tensors = module_tensors(*model);
@@ -701,6 +722,13 @@ TrainResult train(const TrainOptions& opt_in) {
     torch::save(optim, otmp);
     atomic_rename(otmp, (ckpt_dir / oname).string());
     nlohmann::json sj = {{"trainer", saved.to_json()}, {"model", mname}, {"optimizer", oname}};
+    const std::string ename = TG_STR("ema-" << st.step << ".pt");
+    if (avg.enabled()) {
+      std::string etmp = temp_path_beside((ckpt_dir / ename).string());
+      torch::save(avg.tensors(), etmp);
+      atomic_rename(etmp, (ckpt_dir / ename).string());
+      sj["ema"] = ename;
+    }
     sj["world"] = world;
     sj["order"] = order;
     sj["order_pos"] = order_pos;
@@ -713,7 +741,8 @@ TrainResult train(const TrainOptions& opt_in) {
     // Only now that state.json points at the new files may the old ones go.
     for (const auto& e : fs::directory_iterator(ckpt_dir)) {
       std::string n = e.path().filename().string();
-      if ((n.rfind("model-", 0) == 0 && n != mname) || (n.rfind("optim-", 0) == 0 && n != oname))
+      if ((n.rfind("model-", 0) == 0 && n != mname) || (n.rfind("optim-", 0) == 0 && n != oname) ||
+          (n.rfind("ema-", 0) == 0 && n != ename))
         fs::remove(e.path());
     }
   };
@@ -722,6 +751,10 @@ TrainResult train(const TrainOptions& opt_in) {
   double last_value = std::numeric_limits<double>::quiet_NaN();
   auto evaluate = [&]() {
     if (!lead || valid_in.empty()) return;
+    // Validation and the model files see the weight average (when on); the checkpoint below
+    // keeps the raw weights it resumes.
+    std::optional<WeightAverage::Swap> swapped;
+    swapped.emplace(avg, *model);
     EvalReport r = evaluate_samples(task, valid_samples, [&](const Sample& s, size_t i) {
       return score_configs(*model, valid_in[i].tensors, s, cn, opt.eval_slate, opt.ctx.seed + i);
     });
@@ -756,6 +789,7 @@ TrainResult train(const TrainOptions& opt_in) {
     bar.line(TG_STR("eval step " << st.step << ": valid " << r.summary() << (best ? " (best)" : "")
                                  << " [" << std::fixed << std::setprecision(1) << r.seconds
                                  << " s]"));
+    swapped.reset();
     save_checkpoint();
   };
 
@@ -826,6 +860,7 @@ TrainResult train(const TrainOptions& opt_in) {
     if (dist) dist->average_gradients(*model);  // the mean over all ranks' graphs
     if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.clip);
     optim.step();
+    avg.update(*model, st.step + 1);
     loss_ema = st.step == 0 || loss_ema == 0 ? l : 0.98 * loss_ema + 0.02 * l;
     ++st.step;
     configs_seen += rows_seen;
@@ -867,6 +902,8 @@ TrainResult train(const TrainOptions& opt_in) {
   res.best_step = st.best_step;
   res.last = last_value;
   if (!lead) return res;  // only rank 0 writes files
+  // The files hold the weight average (when on).
+  WeightAverage::Swap swapped(avg, *model);
   save_model_file(res.last_model, model_file({{"steps", st.step}, {"seconds", res.seconds}}));
   if (valid_in.empty()) {
     // Without validation graphs the last model is the best we know.

@@ -60,6 +60,10 @@ struct TrainOptions {
   // --snapshots: every validation also writes the model as <out_dir>/snapshots/step<N>.tgm, so the
   // last few can be combined into one ensemble (`tgraph ensemble`) at no extra training cost.
   bool snapshots = false;
+  // --ema: decay of an exponential moving average of the weights (0 = off). The average is what
+  // validation scores and best.tgm / last.tgm / snapshots hold; the raw weights keep training
+  // (weight_average.h).
+  double ema = 0;
   Reach reach;             // layout only: graph reach (prune.h); default hops:1, the reference
   std::string init_model;  // --init: start from this model file's weights (init_from_model)
   bool resume = false;
