@@ -31,8 +31,10 @@ case "$COLL" in
   # Measured at 300 s x 3 seeds (docs/results.md, "Levers"): none of contract / hops:2 reach,
   # transfer from the random collection, training on both searches (--train-also),
   # cross-attention off, ListMLE or DiffMat instead of the hinge, other widths or depths, or a
-  # 2-member seed ensemble at the same 300 s beat the preset, so every layout collection uses
-  # its shape as is (cross-attention on for the default collections).
+  # 2-member seed ensemble at the same 300 s beat the preset, nor did a moving average of the
+  # weights (--ema) on the default collections, cross-attention on the random ones, or hidden 96
+  # at 600 s on the random ones, so every layout collection uses its shape as is
+  # (cross-attention on for the default collections).
   # At the 600 s budget xla:default over-fits a single run (its validation tau falls late), and
   # 2 members x 300 s score 0.6037 (3 ensembles, 0.5926..0.6246) against 0.5781 (0.5678..0.5904)
   # for one 600 s run (seeds 1-4); on nlp:default the same split loses (0.7439 against 0.7538).
