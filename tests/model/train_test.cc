@@ -46,6 +46,14 @@ TrainOptions tiny_options(const std::string& root, const std::string& out) {
   return o;
 }
 
+// A 20-step run that validates twice (steps 10 and 20).
+TrainOptions two_validations(const std::string& root, const std::string& out) {
+  TrainOptions o = tiny_options(root, out);
+  o.steps = 20;
+  o.eval_every_steps = 10;
+  return o;
+}
+
 std::vector<nlohmann::json> read_log(const std::string& out) {
   std::vector<nlohmann::json> v;
   std::ifstream in((fs::path(out) / "log.jsonl").string());
@@ -96,9 +104,7 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
 TEST(Train, SnapshotsKeepTheModelOfEveryValidation) {
   test::TempDir d;
   write_toy_collection(d.file("npz"));
-  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
-  o.steps = 20;
-  o.eval_every_steps = 10;
+  TrainOptions o = two_validations(d.file("npz"), d.file("run"));
   o.snapshots = true;
   TrainResult r = train(o);
   auto log = read_log(o.out_dir);
@@ -171,9 +177,7 @@ TEST(Train, WeightAverageFollowsItsFormulaAndSwapsBack) {
 TEST(Train, EmaModelFilesHoldTheAverageAndResumeKeepsIt) {
   test::TempDir d;
   write_toy_collection(d.file("npz"));
-  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
-  o.steps = 20;
-  o.eval_every_steps = 10;
+  TrainOptions o = two_validations(d.file("npz"), d.file("run"));
   o.ema = 0.95;
   TrainResult r = train(o);
   LoadedModel last = load_model(r.last_model, torch::kCPU);
@@ -217,9 +221,7 @@ TEST(Train, EmaModelFilesHoldTheAverageAndResumeKeepsIt) {
 TEST(Train, ResumeContinuesFromTheCheckpoint) {
   test::TempDir d;
   write_toy_collection(d.file("npz"));
-  TrainOptions o = tiny_options(d.file("npz"), d.file("run"));
-  o.steps = 20;
-  o.eval_every_steps = 10;
+  TrainOptions o = two_validations(d.file("npz"), d.file("run"));
   train(o);
   std::ifstream st(d.file("run/checkpoint/state.json"));
   auto state = nlohmann::json::parse(st);

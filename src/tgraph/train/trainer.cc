@@ -542,28 +542,28 @@ TrainResult train(const TrainOptions& opt_in) {
   if (dist) dist->broadcast_parameters(*model);  // rank 0's weights everywhere, fresh or resumed
   torch::optim::AdamW optim(model->parameters(),
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  // A file of the checkpoint read back with torch::load; a damaged one names itself.
+  auto load_part = [&](auto& into, const std::string& path, const std::string& key,
+                       const std::string& expected) {
+    try {
+      torch::load(into, path);
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      throw_error(path, key, expected, m.substr(0, m.find('\n')));
+    }
+  };
   WeightAverage avg(*model, opt.ema);  // after the broadcast: rank 0's weights start it
   if (avg.enabled() && !resumed_from.is_null()) {
     const std::string ep = (ckpt_dir / resumed_from.value("ema", std::string())).string();
     std::vector<torch::Tensor> t;
-    try {
-      torch::load(t, ep);
-    } catch (const std::exception& e) {
-      std::string m = e.what();
-      throw_error(ep, "ema", "the checkpoint's weight average", m.substr(0, m.find('\n')));
-    }
+    load_part(t, ep, "ema", "the checkpoint's weight average");
     if (!avg.set(t))
       throw_error(ep, "ema", TG_STR(model->parameters().size() << " tensors shaped as the model's"),
                   TG_STR(t.size() << " tensors of other shapes"));
   }
   if (!resumed_from.is_null()) {
     const std::string op = (ckpt_dir / resumed_from.at("optimizer").get<std::string>()).string();
-    try {
-      torch::load(optim, op);
-    } catch (const std::exception& e) {
-      std::string m = e.what();
-      throw_error(op, "optimizer state", "the checkpoint's AdamW state", m.substr(0, m.find('\n')));
-    }
+    load_part(optim, op, "optimizer state", "the checkpoint's AdamW state");
     bar.line(TG_STR("resumed at step " << st.step << " (" << fmt_time(st.elapsed) << " elapsed)"));
   }
   bar.line(TG_STR("model " << mc.name << " (" << model->num_parameters() << " parameters, hidden "
