@@ -165,6 +165,23 @@ def test_errors_are_tgraph_errors_naming_the_file(tmp_path, data, layout_run):
         tgraph.train(data=data, out=str(tmp_path / "x"), bogus=1)
 
 
+def test_weight_average_option_and_the_library_ranges(data, tmp_path):
+    out = str(tmp_path / "averaged")
+    args = dict(data=data, collection="layout:xla:random", model="tgraph-cpu", hidden=8, steps=4,
+                eval_every_steps=4, threads=1, seed=2, progress=False)
+    tgraph.train(out=out, ema=0.9, **args)
+    info = json.loads(subprocess.run([CLI, "info", os.path.join(out, "last.tgm")], check=True,
+                                     capture_output=True, text=True).stdout)
+    assert info["training"]["ema"] == 0.9
+    # The CLI's ranges hold here too (they are the library's): a decay of 1 or more never
+    # forgets, a warm-up share above 1 never ends.
+    for key, flag, bad in [("ema", "--ema", 1.5), ("warmup", "--warmup", 3.0),
+                           ("lr", "--lr", -1.0), ("slate", "--slate", -4)]:
+        with pytest.raises(tgraph.Error, match=flag + ".*a value in"):
+            tgraph.train(out=str(tmp_path / key), **{key: bad}, **args)
+        assert not os.path.exists(tmp_path / key)
+
+
 def _import_report(env):
     code = ("import json, warnings\n"
             "with warnings.catch_warnings(record=True) as w:\n"

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <mutex>
@@ -52,7 +53,46 @@ nlohmann::json TrainResult::to_json() const {
           {"param_checksum", TG_STR(std::hex << param_checksum)}};
 }
 
+// The numeric options' ranges, checked here so that every caller (the CLI, the Python bindings'
+// train(**options), C++ code filling TrainOptions) is held to the same ones. 0 means "the
+// preset's value" where the option has one.
+namespace {
+void check_ranges(const TrainOptions& o) {
+  struct Range {
+    const char* flag;
+    double value, lo, hi;
+  };
+  const Range ranges[] = {
+      {"--slate", static_cast<double>(o.slate), 0, 1 << 20},
+      {"--eval-slate", static_cast<double>(o.eval_slate), 0, 1 << 20},
+      {"--activation-budget", o.activation_budget_mb, 0, 1e9},
+      {"--hidden", static_cast<double>(o.hidden), 0, 8192},
+      {"--steps", static_cast<double>(o.steps), 0, 1e12},
+      {"--time-budget", o.time_budget_s, 0, 1e7},
+      {"--eval-every", o.eval_every_s, 0, 1e7},
+      {"--eval-every-steps", static_cast<double>(o.eval_every_steps), 0, 1e12},
+      {"--graphs-per-step", static_cast<double>(o.graphs_per_step), 0, 4096},
+      {"--max-valid-graphs", static_cast<double>(o.max_valid_graphs), 0, 1e9},
+      {"--lr", o.lr, 0, 10},
+      {"--weight-decay", o.weight_decay, 0, 10},
+      {"--warmup", o.warmup, 0, 1},
+      {"--clip", o.clip, 0, 1e6},
+      // Below 1: the average must forget (a decay of 1 never leaves its first value).
+      {"--ema", o.ema, 0, 0.999999},
+      {"--mape-weight", o.loss.mape_weight, 0, 1e6},
+      {"--log-mse-weight", o.loss.log_mse_weight, 0, 1e6},
+      {"--cross-attention", static_cast<double>(o.cross_attention), -1, 1},
+  };
+  const auto num = [](double v) { return TG_STR(std::setprecision(12) << v); };
+  for (const Range& r : ranges)
+    if (!(r.value >= r.lo && r.value <= r.hi))  // NaN fails too
+      throw_error("train", r.flag, "a value in [" + num(r.lo) + ", " + num(r.hi) + "]",
+                  num(r.value));
+}
+}  // namespace
+
 TrainOptions resolve_defaults(TrainOptions o) {
+  check_ranges(o);
   Collection c = parse_collection(o.collection);
   if (o.steps <= 0 && o.time_budget_s <= 0)
     throw_error("train", "--steps / --time-budget", "a step or time budget", "neither");
