@@ -32,8 +32,10 @@ case "$COLL" in
   # transfer from the random collection, training on both searches (--train-also),
   # cross-attention off, ListMLE or DiffMat instead of the hinge, other widths or depths, or a
   # 2-member seed ensemble at the same 300 s beat the preset, nor did a moving average of the
-  # weights (--ema) on the default collections, cross-attention on the random ones, or hidden 96
-  # at 600 s on the random ones, so every layout collection uses its shape as is
+  # weights (--ema) on the default collections, cross-attention on the random ones, hidden 96
+  # at 600 s on the random ones, ListMLE at 600 s on nlp:default (0.7613 against the hinge's
+  # 0.7684), or the other program family's train graphs (--train-also layout:nlp:*, on xla), so
+  # every layout collection uses its shape as is
   # (cross-attention on for the default collections).
   # At the 600 s budget xla:default over-fits a single run (its validation tau falls late), and
   # 2 members x 300 s score 0.6037 (3 ensembles, 0.5926..0.6246) against 0.5781 (0.5678..0.5904)
