@@ -53,11 +53,14 @@ nlohmann::json TrainResult::to_json() const {
           {"param_checksum", TG_STR(std::hex << param_checksum)}};
 }
 
-// The numeric options' ranges, checked here so that every caller (the CLI, the Python bindings'
-// train(**options), C++ code filling TrainOptions) is held to the same ones. 0 means "the
-// preset's value" where the option has one.
+// The numeric options' valid ranges, checked here so that every caller (the Python bindings'
+// train(**options), C++ code filling TrainOptions, the CLI) is held to them; 0 means "the
+// preset's value" where the option has one. The CLI's flags keep their own, tighter usage bounds
+// (exit 2; e.g. --lr up to 10), where a C++ caller may still ask for a learning rate that makes
+// training diverge on purpose.
 namespace {
 void check_ranges(const TrainOptions& o) {
+  constexpr double kFinite = std::numeric_limits<double>::max();
   struct Range {
     const char* flag;
     double value, lo, hi;
@@ -73,20 +76,22 @@ void check_ranges(const TrainOptions& o) {
       {"--eval-every-steps", static_cast<double>(o.eval_every_steps), 0, 1e12},
       {"--graphs-per-step", static_cast<double>(o.graphs_per_step), 0, 4096},
       {"--max-valid-graphs", static_cast<double>(o.max_valid_graphs), 0, 1e9},
-      {"--lr", o.lr, 0, 10},
-      {"--weight-decay", o.weight_decay, 0, 10},
+      {"--lr", o.lr, 0, kFinite},
+      {"--weight-decay", o.weight_decay, 0, kFinite},
       {"--warmup", o.warmup, 0, 1},
-      {"--clip", o.clip, 0, 1e6},
+      {"--clip", o.clip, 0, kFinite},
       // Below 1: the average must forget (a decay of 1 never leaves its first value).
       {"--ema", o.ema, 0, 0.999999},
-      {"--mape-weight", o.loss.mape_weight, 0, 1e6},
-      {"--log-mse-weight", o.loss.log_mse_weight, 0, 1e6},
+      {"--mape-weight", o.loss.mape_weight, 0, kFinite},
+      {"--log-mse-weight", o.loss.log_mse_weight, 0, kFinite},
       {"--cross-attention", static_cast<double>(o.cross_attention), -1, 1},
   };
   const auto num = [](double v) { return TG_STR(std::setprecision(12) << v); };
   for (const Range& r : ranges)
     if (!(r.value >= r.lo && r.value <= r.hi))  // NaN fails too
-      throw_error("train", r.flag, "a value in [" + num(r.lo) + ", " + num(r.hi) + "]",
+      throw_error("train", r.flag,
+                  r.hi == kFinite ? "a finite value >= " + num(r.lo)
+                                  : "a value in [" + num(r.lo) + ", " + num(r.hi) + "]",
                   num(r.value));
 }
 }  // namespace
