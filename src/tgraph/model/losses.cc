@@ -46,6 +46,8 @@ void validate_loss_options(const LossOptions& o) {
     throw_error("--loss", "", "hinge | listmle | listmle-fast | diffmat", "'" + o.name + "'");
   if (!(o.log_mse_weight >= 0))
     throw_error("--log-mse-weight", "", "a weight >= 0", std::to_string(o.log_mse_weight));
+  if (!(o.mape_weight >= 0))
+    throw_error("--mape-weight", "", "a weight >= 0", std::to_string(o.mape_weight));
 }
 
 namespace {

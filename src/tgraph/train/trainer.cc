@@ -55,7 +55,8 @@ nlohmann::json TrainResult::to_json() const {
 
 // The numeric options' valid ranges, checked here so that every caller (the Python bindings'
 // train(**options), C++ code filling TrainOptions, the CLI) is held to them; 0 means "the
-// preset's value" where the option has one. The CLI's flags keep their own, tighter usage bounds
+// preset's value" where the option has one. The loss's weights are the loss's to check
+// (validate_loss_options). The CLI's flags keep their own, tighter usage bounds
 // (exit 2; e.g. --lr up to 10), where a C++ caller may still ask for a learning rate that makes
 // training diverge on purpose.
 namespace {
@@ -82,8 +83,6 @@ void check_ranges(const TrainOptions& o) {
       {"--clip", o.clip, 0, kFinite},
       // Below 1: the average must forget (a decay of 1 never leaves its first value).
       {"--ema", o.ema, 0, 0.999999},
-      {"--mape-weight", o.loss.mape_weight, 0, kFinite},
-      {"--log-mse-weight", o.loss.log_mse_weight, 0, kFinite},
       {"--cross-attention", static_cast<double>(o.cross_attention), -1, 1},
   };
   const auto num = [](double v) { return TG_STR(std::setprecision(12) << v); };
