@@ -40,6 +40,9 @@ case "$COLL" in
   # At the 600 s budget xla:default over-fits a single run (its validation tau falls late), and
   # 2 members x 300 s score 0.6037 (3 ensembles, 0.5926..0.6246) against 0.5781 (0.5678..0.5904)
   # for one 600 s run (seeds 1-4); on nlp:default the same split loses (0.7439 against 0.7538).
+  # Re-measured on the build after the fused cross-attention: 0.6153 (0.6019..0.6278); 3 x 200 s
+  # 0.6238 and 4 x 150 s 0.6150 do not clear the +0.01 set beforehand. On the random collections
+  # 2 x 300 s ties or loses against one 600 s run (xla 0.7221 vs 0.7254, nlp 0.9072 vs 0.9089).
   layout:xla:default)
     MODEL=tgraph-cpu; FLAGS=""; MEMBERS=2 ;;
   layout:xla:random | layout:nlp:random | layout:nlp:default)
@@ -47,7 +50,8 @@ case "$COLL" in
   # Tile: the late-fusion model at width 64 with its default ListMLE (3 seeds at 300 s: tile score
   # 0.9516 vs 0.9260 with the pairwise hinge) plus the pointwise default-configuration prior
   # (0.9474, seeds 0.9436..0.9515, against 0.8763..0.9551 without it in the same build); an
-  # equal-budget 3-seed ensemble scored lower (0.9416).
+  # equal-budget 3-seed ensemble scored lower (0.9416). At 600 s neither 2 x 300 s (0.9467) nor
+  # --ema 0.9999 (0.9494) beat one run (0.9505).
   tile:xla) MODEL=tile; FLAGS="--hidden 64 --log-mse-weight 0.5"; MEMBERS=1 ;;
   *) echo "recipe.sh: unknown collection '$COLL' (layout:{xla|nlp}:{random|default} or tile:xla)" >&2
      exit 1 ;;
