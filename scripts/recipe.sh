@@ -33,7 +33,7 @@ case "$COLL" in
   # cross-attention off, ListMLE or DiffMat instead of the hinge, other widths or depths, or a
   # 2-member seed ensemble at the same 300 s beat the preset, nor did a moving average of the
   # weights (--ema) on the default collections, cross-attention on the random ones, hidden 96
-  # at 600 s on the random ones, ListMLE at 600 s on nlp:default (0.7613 against the hinge's
+  # (and 48, on xla) at 600 s on the random ones, ListMLE at 600 s on nlp:default (0.7613 against the hinge's
   # 0.7684), or the other program family's train graphs (--train-also layout:nlp:*, on xla), so
   # every layout collection uses its shape as is
   # (cross-attention on for the default collections).
