@@ -105,24 +105,10 @@ void register_train(CLI::App& app, Action* action) {
   sub->add_flag("--bf16", o->bf16,
                 "multiply the per-configuration layers in bfloat16 (AVX512-BF16 CPUs; measured in "
                 "docs/results.md)");
-  bound(sub, "--slate", 0, 1 << 20);
-  bound(sub, "--eval-slate", 0, 1 << 20);
-  bound(sub, "--activation-budget", 0, 1e9);
-  bound(sub, "--hidden", 0, 8192);
-  bound(sub, "--steps", 0, 1e12);
-  bound(sub, "--time-budget", 0, 1e7);
-  bound(sub, "--eval-every", 0, 1e7);
-  bound(sub, "--eval-every-steps", 0, 1e12);
-  bound(sub, "--graphs-per-step", 0, 4096);
-  bound(sub, "--max-valid-graphs", 0, 1e9);
-  bound(sub, "--lr", 0, 10);
-  bound(sub, "--weight-decay", 0, 10);
-  bound(sub, "--warmup", 0, 1);
-  bound(sub, "--clip", 0, 1e6);
-  bound(sub, "--ema", 0, 0.999999);
+  // Train's own options: the library's table (usage bounds); the loss's weights: here.
+  for (const TrainOptionRange& r : train_option_ranges()) bound(sub, r.flag, r.lo, r.usage_hi);
   bound(sub, "--mape-weight", 0, 1e6);
   bound(sub, "--log-mse-weight", 0, 1e6);
-  bound(sub, "--cross-attention", -1, 1);
   sub->callback([o, action] {
     *action = [o] {
       TrainOptions t = o->t;

@@ -53,45 +53,42 @@ nlohmann::json TrainResult::to_json() const {
           {"param_checksum", TG_STR(std::hex << param_checksum)}};
 }
 
-// The numeric options' valid ranges, checked here so that every caller (the Python bindings'
-// train(**options), C++ code filling TrainOptions, the CLI) is held to them; 0 means "the
-// preset's value" where the option has one. The loss's weights are the loss's to check
-// (validate_loss_options). The CLI's flags keep their own, tighter usage bounds
-// (exit 2; e.g. --lr up to 10), where a C++ caller may still ask for a learning rate that makes
-// training diverge on purpose.
-namespace {
-void check_ranges(const TrainOptions& o) {
-  constexpr double kFinite = std::numeric_limits<double>::max();
-  struct Range {
-    const char* flag;
-    double value, lo, hi;
-  };
-  const Range ranges[] = {
-      {"--slate", static_cast<double>(o.slate), 0, 1 << 20},
-      {"--eval-slate", static_cast<double>(o.eval_slate), 0, 1 << 20},
-      {"--activation-budget", o.activation_budget_mb, 0, 1e9},
-      {"--hidden", static_cast<double>(o.hidden), 0, 8192},
-      {"--steps", static_cast<double>(o.steps), 0, 1e12},
-      {"--time-budget", o.time_budget_s, 0, 1e7},
-      {"--eval-every", o.eval_every_s, 0, 1e7},
-      {"--eval-every-steps", static_cast<double>(o.eval_every_steps), 0, 1e12},
-      {"--graphs-per-step", static_cast<double>(o.graphs_per_step), 0, 4096},
-      {"--max-valid-graphs", static_cast<double>(o.max_valid_graphs), 0, 1e9},
-      {"--lr", o.lr, 0, kFinite},
-      {"--weight-decay", o.weight_decay, 0, kFinite},
-      {"--warmup", o.warmup, 0, 1},
-      {"--clip", o.clip, 0, kFinite},
+const std::vector<TrainOptionRange>& train_option_ranges() {
+  using O = const TrainOptions&;
+  static const std::vector<TrainOptionRange> ranges = {
+      {"--slate", [](O o) { return double(o.slate); }, 0, 1 << 20, 1 << 20},
+      {"--eval-slate", [](O o) { return double(o.eval_slate); }, 0, 1 << 20, 1 << 20},
+      {"--activation-budget", [](O o) { return o.activation_budget_mb; }, 0, 1e9, 1e9},
+      {"--hidden", [](O o) { return double(o.hidden); }, 0, 8192, 8192},
+      {"--steps", [](O o) { return double(o.steps); }, 0, 1e12, 1e12},
+      {"--time-budget", [](O o) { return o.time_budget_s; }, 0, 1e7, 1e7},
+      {"--eval-every", [](O o) { return o.eval_every_s; }, 0, 1e7, 1e7},
+      {"--eval-every-steps", [](O o) { return double(o.eval_every_steps); }, 0, 1e12, 1e12},
+      {"--graphs-per-step", [](O o) { return double(o.graphs_per_step); }, 0, 4096, 4096},
+      {"--max-valid-graphs", [](O o) { return double(o.max_valid_graphs); }, 0, 1e9, 1e9},
+      {"--lr", [](O o) { return o.lr; }, 0, kAnyFinite, 10},
+      {"--weight-decay", [](O o) { return o.weight_decay; }, 0, kAnyFinite, 10},
+      {"--warmup", [](O o) { return o.warmup; }, 0, 1, 1},
+      {"--clip", [](O o) { return o.clip; }, 0, kAnyFinite, 1e6},
       // Below 1: the average must forget (a decay of 1 never leaves its first value).
-      {"--ema", o.ema, 0, 0.999999},
-      {"--cross-attention", static_cast<double>(o.cross_attention), -1, 1},
+      {"--ema", [](O o) { return o.ema; }, 0, 0.999999, 0.999999},
+      {"--cross-attention", [](O o) { return double(o.cross_attention); }, -1, 1, 1},
   };
+  return ranges;
+}
+
+namespace {
+// The loss's weights are the loss's to check (validate_loss_options).
+void check_ranges(const TrainOptions& o) {
   const auto num = [](double v) { return TG_STR(std::setprecision(12) << v); };
-  for (const Range& r : ranges)
-    if (!(r.value >= r.lo && r.value <= r.hi))  // NaN fails too
+  for (const TrainOptionRange& r : train_option_ranges()) {
+    const double v = r.value(o);
+    if (!(v >= r.lo && v <= r.hi))  // NaN fails too
       throw_error("train", r.flag,
-                  r.hi == kFinite ? "a finite value >= " + num(r.lo)
-                                  : "a value in [" + num(r.lo) + ", " + num(r.hi) + "]",
-                  num(r.value));
+                  r.hi == kAnyFinite ? "a finite value >= " + num(r.lo)
+                                     : "a value in [" + num(r.lo) + ", " + num(r.hi) + "]",
+                  num(v));
+  }
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -136,6 +137,20 @@ int64_t train_rows_per_pass(const ModelImpl& net, int64_t num_nodes, int64_t sla
                             double budget_mb);
 
 // Resolves "" / 0 defaults of opt against the collection and model (exposed for tests and `info`).
+// Throws tgraph::Error first if a numeric option lies outside its valid range below.
 TrainOptions resolve_defaults(TrainOptions opt);
+
+// The numeric options' ranges, one table for every caller: [lo, hi] is what resolve_defaults
+// accepts from any caller (Python's train(**options), C++ code filling TrainOptions, the CLI);
+// usage_hi is the CLI flag's tighter upper bound (exit 2), e.g. --lr up to 10, where a C++ caller
+// may still ask for a learning rate that makes training diverge on purpose. hi = kAnyFinite
+// means any finite value. 0 means "the preset's value" where the option has one.
+struct TrainOptionRange {
+  const char* flag;
+  double (*value)(const TrainOptions&);
+  double lo, hi, usage_hi;
+};
+constexpr double kAnyFinite = 1.7976931348623157e308;  // std::numeric_limits<double>::max()
+const std::vector<TrainOptionRange>& train_option_ranges();
 
 }  // namespace tgraph
