@@ -383,6 +383,107 @@ TEST(Layers, MeanAggregationMatchesHandComputationAndGradient) {
                  torch::randn({4, 1, 2}));
 }
 
+// The CSR aggregation (act_kernels.cc) against LibTorch's sparse product: values, and x's
+// gradient through the transpose, on a random sparse matrix with empty rows and repeated
+// columns, on 1 and 2 threads; central differences of the fused op.
+TEST(Layers, CsrAggregationMatchesSparseProductAndItsTranspose) {
+  const int threads = torch::get_num_threads();
+  std::mt19937 rng(11);
+  const int64_t N = 300;
+  std::vector<int64_t> rows, cols;
+  std::vector<float> vals;
+  for (int64_t v = 0; v < N; ++v) {
+    if (v % 7 == 3) continue;  // rows without entries
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 5); ++k) {
+      rows.push_back(v);
+      cols.push_back(static_cast<int64_t>(rng() % 40));  // few columns: many rows share them
+      vals.push_back(0.1f + static_cast<float>(rng() % 100) / 50.f);
+    }
+  }
+  const auto nnz = static_cast<int64_t>(rows.size());
+  auto idx = torch::stack({torch::tensor(rows), torch::tensor(cols)});
+  auto adj = torch::sparse_coo_tensor(idx, torch::tensor(vals), {N, N}).coalesce();
+  for (int t : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << "threads " << t << ", nnz " << nnz);
+    torch::set_num_threads(t);
+    torch::manual_seed(t);
+    auto x = torch::randn({N, 3, 5}).requires_grad_(true);
+    auto w = torch::randn({N, 3, 5});
+    auto y = aggregate(adj, x);
+    (y * w).sum().backward();
+    auto xc = x.detach().clone().requires_grad_(true);
+    auto yc = aggregate_composite(adj, xc);
+    (yc * w).sum().backward();
+    EXPECT_TRUE(torch::allclose(y, yc, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(x.grad(), xc.grad(), 1e-5, 1e-5));
+    EXPECT_TRUE(torch::equal(y[3], torch::zeros({3, 5})));  // an empty row
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::allclose(aggregate(adj, x.detach()), yc, 1e-5, 1e-5));
+  }
+  torch::set_num_threads(threads);
+  auto small = torch::sparse_coo_tensor(torch::tensor({0, 0, 2, 3, 3, 1, 0, 1}).view({2, 4}),
+                                        torch::tensor({0.5f, 2.f, -1.f, 0.25f}), {4, 4})
+                   .coalesce();
+  auto x = torch::randn({4, 2, 3}).requires_grad_(true);
+  auto w = torch::randn({4, 2, 3});
+  (aggregate(small, x) * w).sum().backward();
+  expect_finite_differences([&](const torch::Tensor& v) { return aggregate(small, v); }, x, w);
+}
+
+// The encoder's forward-only path against the autograd composition it replaces at inference,
+// called directly and through the models' switch, for layout TGraph with and without
+// cross-attention, 1 to 3 dense and 0 to 2 graph blocks, and the tile model.
+TEST(Layers, FastInferenceMatchesTheAutogradComposition) {
+  Toy t = make_toy(60, 6, 4);
+  auto g = toy_tensors(t);
+  for (bool attn : {false, true})
+    for (auto [dense, graph] : {std::pair{1, 0}, std::pair{2, 2}, std::pair{3, 1}}) {
+      SCOPED_TRACE(testing::Message()
+                   << "attn " << attn << ", dense " << dense << ", graph " << graph);
+      torch::manual_seed(dense * 10 + graph + attn);
+      ModelConfig c = ModelConfig::preset("tgraph-cpu", attn);
+      c.hidden = 16;
+      c.gate_bottleneck = 4;
+      c.dense_layers = dense;
+      c.graph_layers = graph;
+      torch::nn::Module owner;
+      TGraphEncoder enc;
+      enc.build_embeddings(owner, c);
+      const int L = attn ? 8 : 16;
+      enc.build_blocks(owner, c, 16, L);
+      // Non-zero biases everywhere, so leaving out the dense Linear's is tested.
+      for (auto& p : owner.parameters()) p.data().normal_(0, 0.5);
+      owner.eval();
+      torch::NoGradGuard ng;
+      auto x = torch::randn({60, 5, L}) * 2;
+      auto fast = enc.blocks_inference(x, g.adj_mean);
+      enc.set_fast_inference(false);
+      auto ref = enc.blocks(x, g.adj_mean);
+      ASSERT_EQ(fast.sizes(), ref.sizes());
+      EXPECT_TRUE(torch::allclose(fast, ref, 1e-4, 1e-4)) << (fast - ref).abs().max().item<float>();
+      enc.set_fast_inference(true);
+      EXPECT_TRUE(torch::equal(enc.blocks(x, g.adj_mean), fast));  // blocks() takes it
+      // Whole models: the switch changes only rounding.
+      auto m = make_model(c);
+      m->eval();
+      auto cfg = random_configs(7, 6, 2);
+      auto s_fast = m->forward(g, cfg);
+      m->set_fast_inference(false);
+      auto s_ref = m->forward(g, cfg);
+      EXPECT_TRUE(torch::allclose(s_fast, s_ref, 1e-4, 1e-4));
+    }
+  torch::manual_seed(5);
+  ModelConfig tc = ModelConfig::preset("tile", false);
+  tc.hidden = 16;
+  tc.gate_bottleneck = 4;
+  auto tile = make_model(tc);
+  tile->eval();
+  torch::NoGradGuard ng;
+  auto code = tile->encode_graph(g);
+  tile->set_fast_inference(false);
+  EXPECT_TRUE(torch::allclose(code, tile->encode_graph(g), 1e-4, 1e-4));
+}
+
 TEST(Layers, LayoutMatchFeaturesCountAgreementsByHand) {
   // Edges (user, operand): 1 uses 0; 2 uses 0 and 1; 3 uses 2. Nodes 1 and 2 are configurable
   // (indices 0 and 1); nodes 0 and 1 have minor_to_major [1, 0].

@@ -242,7 +242,30 @@ TG_CLONES double xattn_bwd_node(const float* __restrict g, const float* __restri
   return sum * inv_t;
 }
 
+// out = w * x (first term of a row) and out += w * x (the others), M floats.
+TG_CLONES void scale_row(float w, const float* __restrict x, float* __restrict out, int64_t M) {
+  for (int64_t j = 0; j < M; ++j) out[j] = w * x[j];
+}
+
+TG_CLONES void axpy_row(float w, const float* __restrict x, float* __restrict out, int64_t M) {
+  for (int64_t j = 0; j < M; ++j) out[j] += w * x[j];
+}
+
 }  // namespace
+
+void csr_aggregate_rows(const int64_t* rowptr, const int64_t* col, const float* val, const float* x,
+                        int64_t M, float* out, int64_t b, int64_t e) {
+  for (int64_t v = b; v < e; ++v) {
+    float* o = out + v * M;
+    const int64_t k0 = rowptr[v], k1 = rowptr[v + 1];
+    if (k0 == k1) {
+      std::fill(o, o + M, 0.0f);
+      continue;
+    }
+    scale_row(val[k0], x + col[k0] * M, o, M);
+    for (int64_t k = k0 + 1; k < k1; ++k) axpy_row(val[k], x + col[k] * M, o, M);
+  }
+}
 
 void gate_forward(const float* x, const float* z, float* out, float* s, int64_t b, int64_t e) {
   if (s)

@@ -43,4 +43,10 @@ void xattn_forward(const float* x, int64_t S, int64_t F, float inv_t, float* out
 void xattn_backward(const float* g, const float* x, const float* a, int64_t S, int64_t F,
                     float inv_t, float* gx, double* zdz, int64_t b, int64_t e);
 
+// The mean aggregation of the forward-only path (TGraphEncoder::blocks_inference):
+// A sparse [N, N] matrix in CSR form (rowptr [N + 1], col and val [nnz]) times x [N, M]: the
+// rows [b, e) of out [N, M]. A row without entries is zero. out must not overlap x.
+void csr_aggregate_rows(const int64_t* rowptr, const int64_t* col, const float* val, const float* x,
+                        int64_t M, float* out, int64_t b, int64_t e);
+
 }  // namespace tgraph

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -154,9 +155,8 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
     const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 16) / std::max<int64_t>(N, 1));
     at::parallel_for(0, M, grain, f);
   }
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
-                               double eps) {
-    auto x = x_in.contiguous();
+  // y [N, S, F] and rstd [S * F] of contiguous x, without autograd.
+  static std::pair<torch::Tensor, torch::Tensor> run(const torch::Tensor& x, double eps) {
     const int64_t N = x.size(0), M = N ? x.numel() / N : 0;
     auto y = torch::empty_like(x);
     auto rstd = torch::empty({M}, x.options());
@@ -165,6 +165,11 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
     over_columns(N, M, [&](int64_t b, int64_t e) {
       instance_norm_forward_cols(xp, N, M, eps, yp, rp, b, e);
     });
+    return {y, rstd};
+  }
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
+                               double eps) {
+    auto [y, rstd] = run(x_in.contiguous(), eps);
     ctx->save_for_backward({y, rstd});
     return y;
   }
@@ -436,9 +441,96 @@ torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor
   return cross_attention_forward(x.contiguous(), 1.0f / temperature.item<float>(), {});
 }
 
-torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {
+namespace {
+
+// A sparse [N, N] matrix in CSR form, for csr_aggregate_rows.
+struct Csr {
+  std::vector<int64_t> rowptr, col;
+  torch::Tensor val;  // [nnz] float, contiguous
+};
+
+// adj (sparse COO, float) or its transpose in CSR form; O(nnz) by counting the rows.
+Csr to_csr(const torch::Tensor& adj, bool transpose) {
+  auto a = adj.is_coalesced() ? adj : adj.coalesce();
+  auto idx = a._indices().contiguous();  // [2, nnz], sorted by row
+  auto val = a._values().to(torch::kFloat32).contiguous();
+  const int64_t n = a.size(0), nnz = idx.size(1);
+  const int64_t* rows = idx.data_ptr<int64_t>() + (transpose ? nnz : 0);
+  const int64_t* cols = idx.data_ptr<int64_t>() + (transpose ? 0 : nnz);
+  Csr c;
+  c.rowptr.assign(static_cast<size_t>(n + 1), 0);
+  for (int64_t k = 0; k < nnz; ++k) ++c.rowptr[static_cast<size_t>(rows[k] + 1)];
+  for (int64_t v = 0; v < n; ++v) c.rowptr[v + 1] += c.rowptr[v];
+  if (!transpose) {
+    c.col.assign(cols, cols + nnz);
+    c.val = val;
+    return c;
+  }
+  // Entries in row order of the transpose, each row's columns ascending (the source is sorted by
+  // its rows, which are the transpose's columns).
+  std::vector<int64_t> next(c.rowptr.begin(), c.rowptr.end() - 1);
+  c.col.resize(static_cast<size_t>(nnz));
+  c.val = torch::empty({nnz}, val.options());
+  const float* vs = val.data_ptr<float>();
+  float* vt = c.val.data_ptr<float>();
+  for (int64_t k = 0; k < nnz; ++k) {
+    const int64_t at = next[static_cast<size_t>(rows[k])]++;
+    c.col[static_cast<size_t>(at)] = cols[k];
+    vt[at] = vs[k];
+  }
+  return c;
+}
+
+// Splits rows of `width` floats between the intra-op threads, about 32 k elements a chunk.
+template <typename F>
+void over_rows(int64_t rows, int64_t width, const F& f) {
+  at::parallel_for(0, rows, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(width, 1)),
+                   f);
+}
+
+// csr [N, N] x [N, M] -> [N, M] through csr_aggregate_rows, rows split between the threads.
+torch::Tensor csr_product(const Csr& csr, const torch::Tensor& x_in /*[N, ...]*/) {
+  auto x = x_in.contiguous();
+  const int64_t N = x.size(0), M = N ? x.numel() / N : 0;
+  auto out = torch::empty_like(x);
+  const float *xp = x.data_ptr<float>(), *vp = csr.val.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  over_rows(N, M, [&](int64_t b, int64_t e) {
+    csr_aggregate_rows(csr.rowptr.data(), csr.col.data(), vp, xp, M, op, b, e);
+  });
+  return out;
+}
+
+// The aggregation of float CPU tensors as one autograd node: the forward multiplies by adj, the
+// backward by its transpose, both as CSR loops (LibTorch's sparse COO product zero-fills its
+// output and ran 2-3x slower on these shapes; docs/results.md). adj takes no gradient.
+struct AggregateFn : torch::autograd::Function<AggregateFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& adj) {
+    ctx->saved_data["adj"] = adj;
+    return csr_product(to_csr(adj, false), x);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto adj = ctx->saved_data["adj"].toTensor();
+    return {csr_product(to_csr(adj, true), grads[0]), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor aggregate_composite(const torch::Tensor& adj, const torch::Tensor& x) {
   const auto N = x.size(0), S = x.size(1), F = x.size(2);
   return torch::mm(adj, x.reshape({N, S * F})).view({N, S, F});
+}
+
+torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x) {
+  if (!fusable(x) || !adj.is_sparse() || !adj.device().is_cpu() ||
+      adj.scalar_type() != torch::kFloat32 || adj.requires_grad() || x.size(0) != adj.size(0) ||
+      adj.size(0) != adj.size(1))
+    return aggregate_composite(adj, x);
+  if (torch::GradMode::is_enabled() && x.requires_grad()) return AggregateFn::apply(x, adj);
+  return csr_product(to_csr(adj, false), x);
 }
 
 torch::Tensor linear_bf16_or_fp32(torch::nn::Linear& l, const torch::Tensor& x, bool bf16) {
@@ -519,6 +611,9 @@ torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
 }
 
 torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_mean) {
+  if (fast_inference_ && !bf16_ && !dropout_->is_training() && !torch::GradMode::is_enabled() &&
+      fusable(x) && x.numel() > 0 && (sage_l_.empty() || adj_mean.device().is_cpu()))
+    return blocks_inference(std::move(x), adj_mean);
   int block = 0;
   for (size_t i = 0; i < dense_gate_.size(); ++i) {
     if (i > 0) x = linear_bf16_or_fp32(dense_[i - 1], x, bf16_);
@@ -533,6 +628,65 @@ torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_me
         linear_bf16_or_fp32(sage_r_[i], y, bf16_);
     y = attend(graph_gate_[i]->forward(y), block++);
     x = gelu_residual_dropout(y, x, p);
+  }
+  return x;
+}
+
+namespace {
+
+// The fused InstanceNorm's forward without autograd (nothing saved): [N, S, F] -> [N, S, F].
+torch::Tensor instance_norm_forward(const torch::Tensor& x) {
+  return InstanceNormFn::run(x.contiguous(), 1e-5).first;
+}
+
+}  // namespace
+
+torch::Tensor TGraphEncoder::gate_inference(torch::Tensor u, ChannelGate& gate,
+                                            const torch::Tensor& r, int block) {
+  const int64_t N = u.size(0), S = u.size(1), L = u.size(2), R = N * S;
+  auto u2 = u.view({R, L});
+  auto z = torch::addmm(gate->fc1->bias, u2, gate->fc1->weight.t()).relu_();  // [R, B]
+  z = torch::addmm(gate->fc2->bias, z, gate->fc2->weight.t());                // [R, L]
+  auto gated = torch::empty({N, S, L}, u.options());
+  {
+    const float *up = u2.data_ptr<float>(), *zp = z.data_ptr<float>();
+    float* gp = gated.data_ptr<float>();
+    over_elements(R * L, [&](int64_t b, int64_t e) { gate_forward(up, zp, gp, nullptr, b, e); });
+  }
+  // Each buffer is dropped as soon as it is read: with the whole slate in one pass (cross-
+  // attention) they are tens of MB, and a higher peak maps fresh pages (faults are slow on VMs).
+  u = u2 = z = torch::Tensor();
+  if (cross_attention_)  // [N, S, 2L]
+    gated = cross_attention_forward(gated, 1.0f / log_temp_[block].exp().item<float>(), {});
+  auto out = torch::empty_like(gated);
+  const float *gp = gated.data_ptr<float>(), *rp = r.defined() ? r.data_ptr<float>() : nullptr;
+  float* op = out.data_ptr<float>();
+  over_elements(out.numel(),
+                [&](int64_t b, int64_t e) { gelu_forward(gp, rp, nullptr, op, 0, 1.0f, 0, b, e); });
+  return out;
+}
+
+torch::Tensor TGraphEncoder::blocks_inference(torch::Tensor x, const torch::Tensor& adj_mean) {
+  torch::NoGradGuard no_grad;
+  x = x.contiguous();
+  const int64_t N = x.size(0), S = x.size(1), R = N * S;
+  int block = 0;
+  for (size_t i = 0; i < dense_gate_.size(); ++i) {
+    if (i > 0)  // no bias: the InstanceNorm below subtracts every per-channel constant
+      x = torch::mm(x.view({R, -1}), dense_[i - 1]->weight.t()).view({N, S, -1});
+    auto y = instance_norm_forward(x);
+    x = torch::Tensor();  // dropped before the gate's buffers are taken (see gate_inference)
+    x = gate_inference(std::move(y), dense_gate_[i], torch::Tensor(), block++);
+  }
+  for (size_t i = 0; i < sage_l_.size(); ++i) {
+    auto y = instance_norm_forward(x);  // [N, S, H]
+    // sage_l(A y) + sage_r(y), one output: the second product accumulates into the first.
+    auto u = torch::addmm(sage_l_[i]->bias, aggregate(adj_mean, y).view({R, -1}),
+                          sage_l_[i]->weight.t());  // [R, L]
+    u.addmm_(y.view({R, -1}), sage_r_[i]->weight.t());
+    y = torch::Tensor();
+    x = gate_inference(std::exchange(u, torch::Tensor()).view({N, S, -1}), graph_gate_[i], x,
+                       block++);
   }
   return x;
 }
@@ -583,6 +737,7 @@ class TGraphModel : public ModelImpl {
 
   const ModelConfig& config() const override { return cfg_; }
   void set_matmul_bf16(bool on) override { enc_.set_matmul_bf16(on); }
+  void set_fast_inference(bool on) override { enc_.set_fast_inference(on); }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
     return in_static_(enc_.static_inputs(g)) + empty_config();  // [N, L]
@@ -699,6 +854,7 @@ class TileLateFusion : public ModelImpl {
     head3_ = register_module("head3", torch::nn::Linear(H, 1));
   }
   const ModelConfig& config() const override { return cfg_; }
+  void set_fast_inference(bool on) override { enc_.set_fast_inference(on); }
 
   torch::Tensor encode_graph(const GraphTensors& g) override {
     auto h0 = in_(enc_.static_inputs(g));               // [N, H]

@@ -77,6 +77,10 @@ class ModelImpl : public torch::nn::Module {
   // RunContext::bf16_matmul: the per-configuration Linear layers multiply in bfloat16 (layout
   // TGraph; the other models keep fp32, where those products are not the cost).
   virtual void set_matmul_bf16(bool /*on*/) {}
+  // On (the default), the TGraph encoder scores float CPU tensors in eval mode without autograd
+  // through its forward-only path (TGraphEncoder::blocks_inference); off, through the same
+  // autograd composition as training. Tests and benchmarks compare the two.
+  virtual void set_fast_inference(bool /*on*/) {}
 };
 using Model = std::shared_ptr<ModelImpl>;
 
@@ -129,8 +133,11 @@ torch::Tensor one_hot_config_projection(const torch::Tensor& emb, const torch::T
 torch::Tensor config_cross_attention(const torch::Tensor& x, const torch::Tensor& temperature);
 torch::Tensor config_cross_attention_composite(const torch::Tensor& x,
                                                const torch::Tensor& temperature);
-// Sparse [N, N] x [N, S, F] -> [N, S, F].
+// Sparse [N, N] x [N, S, F] -> [N, S, F]. A float sparse CPU adj with float CPU x takes the CSR
+// loops of act_kernels.h (one autograd node, the transpose in the backward), others the
+// composite, LibTorch's sparse product, which is the reference in tests.
 torch::Tensor aggregate(const torch::Tensor& adj, const torch::Tensor& x);
+torch::Tensor aggregate_composite(const torch::Tensor& adj, const torch::Tensor& x);
 
 // l(x), with the product in bfloat16 when bf16 is set and x is a CPU tensor: input and weight
 // rounded to bfloat16, fp32 accumulation inside the GEMM, the product back to fp32, the bias
@@ -164,14 +171,26 @@ class TGraphEncoder {
   int static_dim() const { return static_dim_; }
   // [N, 134 + 6 * layout_emb_dim + opcode_dim]
   torch::Tensor static_inputs(const GraphTensors& g);
-  // x: [N, S, width_out] after the input projection -> [N, S, width_in].
+  // x: [N, S, width_out] after the input projection -> [N, S, width_in]. Takes
+  // blocks_inference when that applies (no autograd, eval mode, float CPU, fp32 matmuls, on).
   torch::Tensor blocks(torch::Tensor x, const torch::Tensor& adj_mean);
+  // The same map, forward only: the fused loops without saving anything, the mean aggregation
+  // as a CSR loop (act_kernels.h), the two GraphSAGE products accumulated into one output, and
+  // the bias of a dense Linear left out (the InstanceNorm after it removes any per-channel
+  // constant). Equal to the composition up
+  // to float rounding (tests: ModelBlocks.FastInference*).
+  torch::Tensor blocks_inference(torch::Tensor x, const torch::Tensor& adj_mean);
+  void set_fast_inference(bool on) { fast_inference_ = on; }
   torch::nn::Embedding& layout_emb() { return layout_emb_; }
   void set_matmul_bf16(bool on);  // the dense, SAGE and gate Linears (linear_bf16_or_fp32)
 
  private:
   torch::Tensor attend(const torch::Tensor& x, int block);
-  bool cross_attention_ = false, bf16_ = false;
+  // blocks_inference's channel gate and what follows it: u [N, S, L], then the cross-attention
+  // if on, the residual r if defined, and the GELU.
+  torch::Tensor gate_inference(torch::Tensor u, ChannelGate& gate, const torch::Tensor& r,
+                               int block);
+  bool cross_attention_ = false, bf16_ = false, fast_inference_ = true;
   int static_dim_ = 0;
   torch::nn::Embedding layout_emb_{nullptr}, opcode_emb_{nullptr};
   std::vector<torch::nn::Linear> dense_, sage_l_, sage_r_;
