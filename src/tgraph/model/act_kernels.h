@@ -1,6 +1,7 @@
 // Hand-written loops of the fused channel gate (x * sigmoid(z)), of the fused residual + exact
-// GELU + dropout and of the fused cross-attention over configurations, torch-free and compiled once
-// per instruction set (AVX-512, AVX2, baseline; chosen at load time), like norm_kernels.h.
+// GELU + dropout, of the fused cross-attention over configurations and of the sparse mean
+// aggregation, torch-free and compiled once per instruction set (AVX-512, AVX2, baseline; chosen
+// at load time), like norm_kernels.h.
 //
 // Every function handles the flat index range [b, e) of contiguous arrays of one shape, so
 // callers can split a range between threads. Dropout masks are not stored: element i is kept
@@ -43,9 +44,9 @@ void xattn_forward(const float* x, int64_t S, int64_t F, float inv_t, float* out
 void xattn_backward(const float* g, const float* x, const float* a, int64_t S, int64_t F,
                     float inv_t, float* gx, double* zdz, int64_t b, int64_t e);
 
-// The mean aggregation of the forward-only path (TGraphEncoder::blocks_inference):
-// A sparse [N, N] matrix in CSR form (rowptr [N + 1], col and val [nnz]) times x [N, M]: the
-// rows [b, e) of out [N, M]. A row without entries is zero. out must not overlap x.
+// The mean aggregation (models.h, aggregate; training and scoring): a sparse [N, N] matrix in CSR
+// form (rowptr [N + 1], col and val [nnz]) times x [N, M], for the rows [b, e) of out [N, M]
+// (row ranges here, not element ranges). A row without entries is zero. out must not overlap x.
 void csr_aggregate_rows(const int64_t* rowptr, const int64_t* col, const float* val, const float* x,
                         int64_t M, float* out, int64_t b, int64_t e);
 
