@@ -177,8 +177,8 @@ class TGraphEncoder {
   // The same map, forward only: the fused loops without saving anything, the mean aggregation
   // as a CSR loop (act_kernels.h), the two GraphSAGE products accumulated into one output, and
   // the bias of a dense Linear left out (the InstanceNorm after it removes any per-channel
-  // constant). Equal to the composition up
-  // to float rounding (test Layers.FastInferenceMatchesTheAutogradComposition).
+  // constant). Equal to the composition up to float rounding (test
+  // Layers.FastInferenceMatchesTheAutogradComposition).
   torch::Tensor blocks_inference(torch::Tensor x, const torch::Tensor& adj_mean);
   void set_fast_inference(bool on) { fast_inference_ = on; }
   torch::nn::Embedding& layout_emb() { return layout_emb_; }
