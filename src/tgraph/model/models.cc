@@ -481,13 +481,6 @@ Csr to_csr(const torch::Tensor& adj, bool transpose) {
   return c;
 }
 
-// Splits rows of `width` floats between the intra-op threads, about 32 k elements a chunk.
-template <typename F>
-void over_rows(int64_t rows, int64_t width, const F& f) {
-  at::parallel_for(0, rows, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(width, 1)),
-                   f);
-}
-
 // csr [N, N] x [N, M] -> [N, M] through csr_aggregate_rows, rows split between the threads.
 torch::Tensor csr_product(const Csr& csr, const torch::Tensor& x_in /*[N, ...]*/) {
   auto x = x_in.contiguous();
@@ -495,7 +488,7 @@ torch::Tensor csr_product(const Csr& csr, const torch::Tensor& x_in /*[N, ...]*/
   auto out = torch::empty_like(x);
   const float *xp = x.data_ptr<float>(), *vp = csr.val.data_ptr<float>();
   float* op = out.data_ptr<float>();
-  over_rows(N, M, [&](int64_t b, int64_t e) {
+  over_nodes(N, M, [&](int64_t b, int64_t e) {
     csr_aggregate_rows(csr.rowptr.data(), csr.col.data(), vp, xp, M, op, b, e);
   });
   return out;
@@ -612,7 +605,7 @@ torch::Tensor TGraphEncoder::attend(const torch::Tensor& x, int block) {
 
 torch::Tensor TGraphEncoder::blocks(torch::Tensor x, const torch::Tensor& adj_mean) {
   if (fast_inference_ && !bf16_ && !dropout_->is_training() && !torch::GradMode::is_enabled() &&
-      fusable(x) && x.numel() > 0 && (sage_l_.empty() || adj_mean.device().is_cpu()))
+      fusable(x) && x.numel() > 0)  // aggregate() itself falls back for another adj
     return blocks_inference(std::move(x), adj_mean);
   int block = 0;
   for (size_t i = 0; i < dense_gate_.size(); ++i) {
