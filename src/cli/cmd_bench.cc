@@ -30,6 +30,17 @@ void register_bench(CLI::App& app, Action* action) {
                   "training slate in N parts on threads (default 0: as `tgraph train` plans it; "
                   "1 = one part, for comparison)");
   bound(sub, "--train-parts", 0, 1024);
+  sub->add_option("--infer-workers", o->b.infer_workers,
+                  "inference passes in flight, one intra-op thread each (default 0: as scoring "
+                  "runs, one per thread; 1 = one pass at a time on all threads, for comparison)");
+  bound(sub, "--infer-workers", 0, 1024);
+  sub->add_flag("--profile", o->b.profile,
+                "also profile --steps more training steps and one more inference (one part, one "
+                "pass at a time) and print each op's self time, largest first (`profile` in the "
+                "JSON; tgraph's own kernels are named tgraph::...)");
+  sub->add_option("--profile-top", o->b.profile_top, "ops listed by --profile (0 = all)")
+      ->capture_default_str();
+  bound(sub, "--profile-top", 0, 1e6);
   sub->add_option("--infer-configs", o->b.infer_configs,
                   "configurations scored for the inference figure (default: all)");
   bound(sub, "--infer-configs", 0, 1e12);

@@ -190,6 +190,31 @@ TEST(ModelCli, BenchPacksTheGraphAndLeavesNoTemporaryFile) {
                                 "--threads 1");
   ASSERT_EQ(part.exit_code, 0) << part.output;
   EXPECT_EQ(nlohmann::json::parse(part.output.substr(part.output.find('{')))["infer_configs"], 12);
+  // --profile: self times per op, largest first, tgraph's own kernels among them, no more time
+  // than the wall clock in all.
+  auto prof = test::run_command(
+      tg + " bench " + d.file("g.npz") +
+      " --model tgraph-cpu --steps 2 --slate 8 --threads 1 --profile --profile-top 0");
+  ASSERT_EQ(prof.exit_code, 0) << prof.output;
+  auto pj = nlohmann::json::parse(prof.output.substr(prof.output.find('{')))["profile"];
+  for (const char* phase : {"train", "infer"}) {
+    const auto& p = pj[phase];
+    ASSERT_FALSE(p["ops"].empty()) << phase;
+    double self = 0, prev = 1e300;
+    bool own = false;
+    for (const auto& o : p["ops"]) {
+      const double ms = o["self_ms"].get<double>();
+      EXPECT_LE(ms, prev) << phase;
+      prev = ms;
+      self += ms;
+      own = own || o["op"].get<std::string>().rfind("tgraph::", 0) == 0;
+      EXPECT_GT(o["calls"].get<int64_t>(), 0);
+    }
+    EXPECT_TRUE(own) << phase << ": " << p.dump();
+    EXPECT_LE(self + p["outside_ops_ms"].get<double>(), p["wall_ms"].get<double>() * 1.01 + 0.1)
+        << phase;
+  }
+  EXPECT_EQ(pj["train_steps"], 2);
 
   test::write_bytes(d.file("bad.npz"), "not a zip");
   auto bad = test::run_command(tg + " bench " + d.file("bad.npz") + " --threads 1");

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 #include <torch/torch.h>
@@ -378,6 +379,70 @@ TEST(Scoring, SlateSizeDoesNotMatterWithoutCrossAttention) {
   auto m = make_model(c);
   auto a = score_configs(*m, t, in, nullptr, 3, 1), b = score_configs(*m, t, in, nullptr, 20, 7);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+}
+
+// Several passes in flight (slates of a cross-attention model, or chunks, each on one intra-op
+// thread) score like one pass at a time on all threads: every row once per partition, in its own
+// partition's slot, whatever thread ran it.
+TEST(Scoring, PassesInFlightScoreLikeOnePassAtATime) {
+  test::TempDir d;
+  write_toy_graph(d.file("g.npz"), 30, 3, 70, 9);
+  auto g = std::make_shared<const LayoutGraph>(load_layout(d.file("g.npz")));
+  Sample in = sample_from_layout(g, Reach{}, true);
+  GraphTensors t = make_graph_tensors(in, FeatureNormalizer{}, torch::kCPU);
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  for (bool xattn : {true, false}) {
+    ModelConfig c = ModelConfig::preset("tgraph", xattn);
+    c.hidden = 16;
+    torch::manual_seed(6);
+    auto m = make_model(c);
+    // Slates in flight must fit the activation budget together; chunks are small.
+    EXPECT_EQ(scoring_workers(*m, torch::kCPU, 30, 8), 2);
+    EXPECT_EQ(scoring_workers(*m, torch::kCPU, 10'000'000, 64), xattn ? 1 : 2);
+    for (int repeats : {1, 3}) {
+      const auto one = score_configs(*m, t, in, nullptr, 8, 5, repeats, 1);
+      for (int workers : {2, 3}) {
+        const auto many = score_configs(*m, t, in, nullptr, 8, 5, repeats, workers);
+        ASSERT_EQ(many.size(), one.size());
+        for (size_t i = 0; i < one.size(); ++i)
+          EXPECT_NEAR(many[i], one[i], 1e-5 * (1 + std::abs(one[i])))
+              << "xattn " << xattn << " repeats " << repeats << " workers " << workers << " row "
+              << i;
+      }
+    }
+  }
+  torch::set_num_threads(threads);
+  // The engine itself: each row's score lands in its own slot, partitions are averaged, and a
+  // pass's error reaches the caller.
+  SlateScoring how;
+  how.cross_attention = true;
+  how.slate = 4;
+  how.repeats = 3;
+  how.workers = 2;
+  std::vector<int> seen(11, 0);
+  std::mutex mu;
+  const auto v = score_in_slates(
+      11, 1, how,
+      [](const std::vector<int64_t>& rows, float* out) {
+        for (size_t i = 0; i < rows.size(); ++i) out[i] = static_cast<float>(rows[i]);
+      },
+      [&](const float* rows, int64_t k) {
+        std::lock_guard<std::mutex> lock(mu);
+        for (int64_t i = 0; i < k; ++i) ++seen[static_cast<size_t>(rows[i])];
+        return torch::from_blob(const_cast<float*>(rows), {k}).to(torch::kFloat64) * 2;
+      });
+  for (int64_t i = 0; i < 11; ++i) {
+    EXPECT_EQ(seen[i], 3) << i;
+    EXPECT_DOUBLE_EQ(v[i], 2.0 * i) << i;
+  }
+  EXPECT_THROW(score_in_slates(
+                   11, 1, how, [](const std::vector<int64_t>&, float*) {},
+                   [](const float*, int64_t) -> torch::Tensor {
+                     throw_error("x", "", "", "");
+                     return {};
+                   }),
+               Error);
 }
 
 // Slate repeats: a cross-attention model's scores are the mean over independent partitions

@@ -229,34 +229,21 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
           .to(torch::kCPU, torch::kFloat64)
           .contiguous();
     };
-    auto run = [&](int64_t b, int64_t k) {
-      auto out = forward(values + b * W, k);
-      std::copy(out.data_ptr<double>(), out.data_ptr<double>() + k, raw[j].begin() + b);
+    // Equal slates in the order given for partition 0, so no candidate ends up in a much smaller
+    // last slate; further partitions (slate_repeats) shuffle the candidates.
+    SlateScoring how;
+    how.cross_attention = n.net->config().cross_attention;
+    how.slate = impl_->opt.slate;
+    how.seed = impl_->opt.seed;
+    how.repeats = impl_->opt.slate_repeats;
+    how.first_in_order = true;
+    how.workers = scoring_workers(*n.net, impl_->ctx.device, s.sample.num_nodes, impl_->opt.slate);
+    how.chunk = forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate, how.workers);
+    auto read = [&](const std::vector<int64_t>& rows, float* out) {
+      for (size_t i = 0; i < rows.size(); ++i)
+        std::copy(values + rows[i] * W, values + (rows[i] + 1) * W, out + i * W);
     };
-    if (n.net->config().cross_attention) {
-      // Equal slates in the order given: no candidate ends up in a much smaller last slate. Further
-      // partitions (slate_repeats) shuffle the candidates; the scores are the mean over them.
-      const std::vector<int64_t> bounds = equal_slates(count, impl_->opt.slate);
-      for (size_t i = 0; i + 1 < bounds.size(); ++i) run(bounds[i], bounds[i + 1] - bounds[i]);
-      // One slate holds every candidate in any order: nothing to repeat.
-      const int R = bounds.size() > 2 ? impl_->opt.slate_repeats : 1;
-      std::vector<float> buf(static_cast<size_t>(R > 1 ? count * W : 0));
-      for (int r = 1; r < R; ++r) {
-        const std::vector<int64_t> order = partition_order(count, impl_->opt.seed, r);
-        for (int64_t i = 0; i < count; ++i)
-          std::copy(values + order[i] * W, values + (order[i] + 1) * W, buf.begin() + i * W);
-        for (size_t i = 0; i + 1 < bounds.size(); ++i) {
-          const int64_t b = bounds[i], k = bounds[i + 1] - b;
-          auto out = forward(buf.data() + b * W, k);
-          for (int64_t c = 0; c < k; ++c) raw[j][order[b + c]] += out.data_ptr<double>()[c];
-        }
-      }
-      if (R > 1)
-        for (double& v : raw[j]) v /= R;
-    } else {
-      for_each_chunk(count, forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate),
-                     chunk_workers(*n.net, impl_->ctx.device), run);
-    }
+    raw[j] = score_in_slates(count, W, how, read, forward);
   }
   if (m.members.empty() || count == 0) return Scores{};
   ModelScores ms = combine_member_scores(m, raw);

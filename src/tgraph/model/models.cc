@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include "tgraph/model/act_kernels.h"
@@ -12,6 +13,11 @@
 #include "tgraph/util/error.h"
 
 namespace tgraph {
+
+// A range named `name` in LibTorch's profiler (`tgraph bench --profile`) around one of tgraph's own
+// kernels, so their time shows under their name instead of between ATen ops. With no profiler on
+// it costs a check of a flag per call (calls are per pass, not per element).
+#define TG_RECORD(name) RECORD_FUNCTION(name, std::vector<c10::IValue>())
 
 // ---------------------------------------------------------------------------------------------
 // Config
@@ -162,6 +168,7 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
     auto rstd = torch::empty({M}, x.options());
     const float* xp = x.data_ptr<float>();
     float *yp = y.data_ptr<float>(), *rp = rstd.data_ptr<float>();
+    TG_RECORD("tgraph::instance_norm");
     over_columns(N, M, [&](int64_t b, int64_t e) {
       instance_norm_forward_cols(xp, N, M, eps, yp, rp, b, e);
     });
@@ -183,6 +190,7 @@ struct InstanceNormFn : torch::autograd::Function<InstanceNormFn> {
     auto gx = torch::empty_like(y);
     const float *gp = gy.data_ptr<float>(), *yp = y.data_ptr<float>(), *rp = rstd.data_ptr<float>();
     float* op = gx.data_ptr<float>();
+    TG_RECORD("tgraph::instance_norm_backward");
     over_columns(N, M, [&](int64_t b, int64_t e) {
       instance_norm_backward_cols(gp, yp, rp, N, M, op, b, e);
     });
@@ -223,6 +231,7 @@ struct GateFn : torch::autograd::Function<GateFn> {
     auto out = torch::empty_like(x), s = torch::empty_like(x);
     const float *xp = x.data_ptr<float>(), *zp = z.data_ptr<float>();
     float *op = out.data_ptr<float>(), *sp = s.data_ptr<float>();
+    TG_RECORD("tgraph::gate");
     over_elements(x.numel(), [&](int64_t b, int64_t e) { gate_forward(xp, zp, op, sp, b, e); });
     ctx->save_for_backward({x, s});
     return out;
@@ -235,6 +244,7 @@ struct GateFn : torch::autograd::Function<GateFn> {
     const float *gp = g.data_ptr<float>(), *xp = saved[0].data_ptr<float>(),
                 *sp = saved[1].data_ptr<float>();
     float *gxp = gx.data_ptr<float>(), *gzp = gz.data_ptr<float>();
+    TG_RECORD("tgraph::gate_backward");
     over_elements(g.numel(),
                   [&](int64_t b, int64_t e) { gate_backward(gp, xp, sp, gxp, gzp, b, e); });
     return {gx, gz};
@@ -259,6 +269,7 @@ struct GeluFn : torch::autograd::Function<GeluFn<kResidual>> {
     const float *yp = y.data_ptr<float>(), *rp = r_in ? r.data_ptr<float>() : nullptr;
     float *prep = r_in ? pre.data_ptr<float>() : nullptr, *op = out.data_ptr<float>();
     const auto sd = static_cast<uint64_t>(seed);
+    TG_RECORD("tgraph::gelu");
     over_elements(y.numel(), [&](int64_t b, int64_t e) {
       gelu_forward(yp, rp, prep, op, thr, scale, sd, b, e);
     });
@@ -286,6 +297,7 @@ struct GeluFn : torch::autograd::Function<GeluFn<kResidual>> {
     auto gpre = torch::empty_like(g);
     const float *gp = g.data_ptr<float>(), *prep = pre.data_ptr<float>();
     float* op = gpre.data_ptr<float>();
+    TG_RECORD("tgraph::gelu_backward");
     over_elements(g.numel(),
                   [&](int64_t b, int64_t e) { gelu_backward(gp, prep, op, thr, scale, sd, b, e); });
     if (kResidual) return {gpre, gpre, torch::Tensor(), torch::Tensor()};
@@ -307,6 +319,7 @@ torch::Tensor gate_mul(const torch::Tensor& x, const torch::Tensor& z) {
   auto out = torch::empty_like(xc);
   const float *xp = xc.data_ptr<float>(), *zp = zc.data_ptr<float>();
   float* op = out.data_ptr<float>();
+  TG_RECORD("tgraph::gate");
   over_elements(xc.numel(), [&](int64_t b, int64_t e) { gate_forward(xp, zp, op, nullptr, b, e); });
   return out;
 }
@@ -337,6 +350,7 @@ torch::Tensor gelu_residual_dropout(const torch::Tensor& y, const torch::Tensor&
   const float scale = thr ? static_cast<float>(1.0 / (1.0 - p)) : 1.0f;
   const float *yp = yc.data_ptr<float>(), *rp = rc.defined() ? rc.data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
+  TG_RECORD("tgraph::gelu");
   over_elements(yc.numel(), [&](int64_t b, int64_t e) {
     gelu_forward(yp, rp, nullptr, op, thr, scale, static_cast<uint64_t>(seed), b, e);
   });
@@ -386,6 +400,7 @@ torch::Tensor cross_attention_forward(const torch::Tensor& x, float inv_t, torch
   auto out = torch::empty({N, S, 2 * F}, x.options());  // [N, S, 2F]
   const float* xp = x.data_ptr<float>();
   float *op = out.data_ptr<float>(), *ap = a.defined() ? a.data_ptr<float>() : nullptr;
+  TG_RECORD("tgraph::cross_attention");
   over_nodes(N, S * F, [&](int64_t b, int64_t e) { xattn_forward(xp, S, F, inv_t, op, ap, b, e); });
   return out;
 }
@@ -419,6 +434,7 @@ struct CrossAttentionFn : torch::autograd::Function<CrossAttentionFn> {
     std::vector<double> zdz(static_cast<size_t>(N));
     const float *gp = g.data_ptr<float>(), *xp = x.data_ptr<float>(), *ap = a.data_ptr<float>();
     float* gxp = gx.data_ptr<float>();
+    TG_RECORD("tgraph::cross_attention_backward");
     over_nodes(N, S * F, [&](int64_t b, int64_t e) {
       xattn_backward(gp, xp, ap, S, F, inv_t, gxp, zdz.data(), b, e);
     });
@@ -488,6 +504,7 @@ torch::Tensor csr_product(const Csr& csr, const torch::Tensor& x_in /*[N, ...]*/
   auto out = torch::empty_like(x);
   const float *xp = x.data_ptr<float>(), *vp = csr.val.data_ptr<float>();
   float* op = out.data_ptr<float>();
+  TG_RECORD("tgraph::csr_aggregate");
   over_nodes(N, M, [&](int64_t b, int64_t e) {
     csr_aggregate_rows(csr.rowptr.data(), csr.col.data(), vp, xp, M, op, b, e);
   });
@@ -644,6 +661,7 @@ torch::Tensor TGraphEncoder::gate_inference(torch::Tensor u, ChannelGate& gate,
   {
     const float *up = u2.data_ptr<float>(), *zp = z.data_ptr<float>();
     float* gp = gated.data_ptr<float>();
+    TG_RECORD("tgraph::gate");
     over_elements(R * L, [&](int64_t b, int64_t e) { gate_forward(up, zp, gp, nullptr, b, e); });
   }
   // Each buffer is dropped as soon as it is read: with the whole slate in one pass (cross-
@@ -654,6 +672,7 @@ torch::Tensor TGraphEncoder::gate_inference(torch::Tensor u, ChannelGate& gate,
   auto out = torch::empty_like(gated);
   const float *gp = gated.data_ptr<float>(), *rp = r.defined() ? r.data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
+  TG_RECORD("tgraph::gelu");
   over_elements(out.numel(),
                 [&](int64_t b, int64_t e) { gelu_forward(gp, rp, nullptr, op, 0, 1.0f, 0, b, e); });
   return out;

@@ -23,6 +23,11 @@ struct BenchOptions {
   int steps = 10;             // timed training steps (after 2 warm-up steps)
   double activation_budget_mb = kDefaultActivationBudgetMb;  // as TrainOptions (passes beyond)
   int train_parts = 0;  // 0: the trainer's plan (plan_slate); N: N parts on threads (1 = none)
+  // Op profile (`--profile`): self time per op of `steps` more training steps and one more
+  // inference, the `profile_top` largest (0 = all), after the timed runs.
+  bool profile = false;
+  size_t profile_top = 25;
+  int infer_workers = 0;  // 0: as scoring runs (scoring_workers); N: N passes at once (1 = one)
   Reach reach;
   RunContext ctx;
 };

@@ -13,16 +13,19 @@
 #include <torch/torch.h>
 
 #include "tgraph/eval/metrics.h"
+#include "tgraph/train/trainer.h"
 #include "tgraph/util/error.h"
 
 namespace tgraph {
 
-int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate) {
+int64_t forward_rows(const ModelImpl& net, int64_t num_nodes, int64_t slate, int workers) {
   const ModelConfig& c = net.config();
   if (c.cross_attention) return slate;
-  // About 1 MB per [N, rows, hidden] float activation: the best of 0.25 / 0.5 / 1 / 2 / 4 MB and
-  // unchunked measured with tgraph_cost_model_bench (1 thread, tcmalloc).
-  constexpr double target = 1e6;
+  // About 1 MB per [N, rows, hidden] float activation with one pass at a time: the best of
+  // 0.25 / 0.5 / 1 / 2 / 4 MB and unchunked measured with tgraph_cost_model_bench (1 thread,
+  // tcmalloc). With passes in flight on 2 threads a quarter of that was fastest (measured with
+  // `tgraph bench --threads 2`: about 8 % more configurations/s than 1 MB; docs/results.md).
+  const double target = workers > 1 ? 2.5e5 : 1e6;
   const double per_row = 4.0 * static_cast<double>(std::max<int64_t>(num_nodes, 1)) * c.hidden;
   return std::clamp<int64_t>(static_cast<int64_t>(target / per_row), 1, slate);
 }
@@ -172,45 +175,95 @@ std::vector<int64_t> partition_order(int64_t n, uint64_t seed, int r) {
   return order;
 }
 
+int scoring_workers(const ModelImpl& net, const torch::Device& device, int64_t num_nodes,
+                    int64_t slate) {
+  if (!device.is_cpu()) return 1;
+  const int threads = std::max(1, torch::get_num_threads());
+  if (!net.config().cross_attention) return threads;  // chunks are small (forward_rows)
+  // A cross-attention pass holds a whole slate's activations, and passes in flight together stay
+  // under the trainer's activation budget (2 GiB). A forward-only pass peaks at about 3-4 [N,
+  // hidden] fp32 buffers per configuration (measured: `tgraph rank` peak RSS at slates 8, 128 and
+  // 512, width 256 with cross-attention, 529 nodes: 1.8-2.1 MB a configuration); 6 leaves
+  // headroom. A full-scale graph (4 254 nodes) at width 256 still scores one slate at a time.
+  const double pass = 6.0 * 4.0 * static_cast<double>(std::max<int64_t>(num_nodes, 1)) *
+                      net.config().hidden * static_cast<double>(slate);
+  const double fit = kDefaultActivationBudgetMb * 1024 * 1024 / pass;
+  return static_cast<int>(std::clamp<double>(std::floor(fit), 1, threads));
+}
+
+std::vector<double> score_in_slates(int64_t n, int64_t width, const SlateScoring& how,
+                                    const RowReader& read, const PassForward& forward) {
+  TG_CHECK(how.slate >= 1 && how.chunk >= 1, "slate and chunk must be >= 1");
+  TG_CHECK(how.repeats >= 1, "slate repeats must be >= 1");
+  // Each pass: its partition and its rows, sorted (sorted rows read faster from a pack; a
+  // cross-attention score does not depend on the order inside its slate).
+  std::vector<std::pair<int, std::vector<int64_t>>> passes;
+  int R = 1;
+  if (!how.cross_attention) {
+    for (int64_t b = 0; b < n; b += how.chunk) {
+      std::vector<int64_t> rows(static_cast<size_t>(std::min(how.chunk, n - b)));
+      std::iota(rows.begin(), rows.end(), b);
+      passes.emplace_back(0, std::move(rows));
+    }
+  } else {
+    const std::vector<int64_t> bounds = equal_slates(n, how.slate);
+    // One slate holds every row in any order: nothing to repeat.
+    R = bounds.size() > 2 ? how.repeats : 1;
+    for (int r = 0; r < R; ++r) {
+      std::vector<int64_t> order = partition_order(n, how.seed, r);
+      if (r == 0 && how.first_in_order) std::iota(order.begin(), order.end(), int64_t{0});
+      for (size_t si = 0; si + 1 < bounds.size(); ++si) {
+        std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
+        std::sort(rows.begin(), rows.end());
+        passes.emplace_back(r, std::move(rows));
+      }
+    }
+  }
+  std::vector<std::vector<double>> part(static_cast<size_t>(R),
+                                        std::vector<double>(static_cast<size_t>(n), 0.0));
+  const int workers = static_cast<int>(
+      std::clamp<int64_t>(how.workers, 1, std::max<int64_t>(1, int64_t(passes.size()))));
+  for_each_chunk(static_cast<int64_t>(passes.size()), 1, workers, [&](int64_t p, int64_t) {
+    const std::vector<int64_t>& rows = passes[static_cast<size_t>(p)].second;
+    const int64_t k = static_cast<int64_t>(rows.size());
+    std::vector<float> buf(static_cast<size_t>(k * width));
+    read(rows, buf.data());
+    torch::Tensor out = forward(buf.data(), k);  // [k] float64
+    TG_CHECK(out.numel() == k, "a forward pass returned the wrong number of scores");
+    const double* v = out.data_ptr<double>();
+    std::vector<double>& dst = part[static_cast<size_t>(passes[static_cast<size_t>(p)].first)];
+    for (int64_t i = 0; i < k; ++i) dst[static_cast<size_t>(rows[i])] = v[i];
+  });
+  std::vector<double> scores = std::move(part[0]);
+  for (int r = 1; r < R; ++r)
+    for (int64_t i = 0; i < n; ++i) scores[i] += part[r][i];
+  if (R > 1)
+    for (double& v : scores) v /= R;
+  return scores;
+}
+
 std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const Sample& s,
                                   const TileConfigNormalizer* tile_norm, int64_t slate,
-                                  uint64_t seed, int repeats) {
+                                  uint64_t seed, int repeats, int workers) {
   TG_CHECK(slate >= 1, "slate must be >= 1");
   TG_CHECK(repeats >= 1, "slate repeats must be >= 1");
   torch::NoGradGuard ng;
   const bool was_training = net.is_training();
   net.eval();
-  const int64_t C = s.num_configs;
-  // Without cross-attention, or with every configuration in one slate, the partition cannot
-  // change a score.
-  if (!net.config().cross_attention || C <= slate) repeats = 1;
-  std::vector<double> scores(static_cast<size_t>(C), 0.0);
   const torch::Device dev = g.node_num.device();
-  torch::Tensor code = C > 0 ? net.encode_graph(g) : torch::Tensor();
-  const int64_t chunk = forward_rows(net, g.num_nodes, slate);
-  const int workers = chunk_workers(net, dev);
-  std::vector<float> buf;
-  const std::vector<int64_t> bounds = equal_slates(C, slate);
-  for (int r = 0; r < repeats; ++r) {
-    const std::vector<int64_t> order = partition_order(C, seed, r);
-    for (size_t si = 0; si + 1 < bounds.size(); ++si) {
-      std::vector<int64_t> rows(order.begin() + bounds[si], order.begin() + bounds[si + 1]);
-      // Sorted rows read faster (consecutive runs); scores map back through `rows`.
-      std::sort(rows.begin(), rows.end());
-      const int64_t K = static_cast<int64_t>(rows.size());
-      buf.resize(static_cast<size_t>(K * s.config_width));
-      s.read_configs(rows, buf.data());
-      for_each_chunk(K, chunk, workers, [&](int64_t c0, int64_t k) {
-        auto cfg = config_tensor(s.task, buf.data() + c0 * s.config_width, k, s.config_width,
-                                 tile_norm, dev);
-        auto out = net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
-        const double* p = out.data_ptr<double>();
-        for (int64_t i = 0; i < k; ++i) scores[rows[c0 + i]] += p[i];
+  torch::Tensor code = s.num_configs > 0 ? net.encode_graph(g) : torch::Tensor();
+  SlateScoring how;
+  how.cross_attention = net.config().cross_attention;
+  how.slate = slate;
+  how.seed = seed;
+  how.repeats = repeats;
+  how.workers = workers > 0 ? workers : scoring_workers(net, dev, g.num_nodes, slate);
+  how.chunk = forward_rows(net, g.num_nodes, slate, how.workers);
+  std::vector<double> scores = score_in_slates(
+      s.num_configs, s.config_width, how, s.read_configs, [&](const float* rows, int64_t k) {
+        auto cfg = config_tensor(s.task, rows, k, s.config_width, tile_norm, dev);
+        return net.score(g, code, cfg).to(torch::kCPU, torch::kFloat64).contiguous();
       });
-    }
-  }
-  if (repeats > 1)
-    for (double& v : scores) v /= repeats;
   if (was_training) net.train();
   return scores;
 }
