@@ -231,14 +231,9 @@ Scores CostModel::score(const GraphHandle& h, const float* values, int64_t count
     };
     // Equal slates in the order given for partition 0, so no candidate ends up in a much smaller
     // last slate; further partitions (slate_repeats) shuffle the candidates.
-    SlateScoring how;
-    how.cross_attention = n.net->config().cross_attention;
-    how.slate = impl_->opt.slate;
-    how.seed = impl_->opt.seed;
-    how.repeats = impl_->opt.slate_repeats;
+    SlateScoring how = slate_scoring(*n.net, impl_->ctx.device, s.sample.num_nodes,
+                                     impl_->opt.slate, impl_->opt.seed, impl_->opt.slate_repeats);
     how.first_in_order = true;
-    how.workers = scoring_workers(*n.net, impl_->ctx.device, s.sample.num_nodes, impl_->opt.slate);
-    how.chunk = forward_rows(*n.net, s.sample.num_nodes, impl_->opt.slate, how.workers);
     auto read = [&](const std::vector<int64_t>& rows, float* out) {
       for (size_t i = 0; i < rows.size(); ++i)
         std::copy(values + rows[i] * W, values + (rows[i] + 1) * W, out + i * W);

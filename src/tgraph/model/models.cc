@@ -657,25 +657,13 @@ torch::Tensor TGraphEncoder::gate_inference(torch::Tensor u, ChannelGate& gate,
   auto u2 = u.view({R, L});
   auto z = torch::addmm(gate->fc1->bias, u2, gate->fc1->weight.t()).relu_();  // [R, B]
   z = torch::addmm(gate->fc2->bias, z, gate->fc2->weight.t());                // [R, L]
-  auto gated = torch::empty({N, S, L}, u.options());
-  {
-    const float *up = u2.data_ptr<float>(), *zp = z.data_ptr<float>();
-    float* gp = gated.data_ptr<float>();
-    TG_RECORD("tgraph::gate");
-    over_elements(R * L, [&](int64_t b, int64_t e) { gate_forward(up, zp, gp, nullptr, b, e); });
-  }
+  auto gated = gate_mul(u2, z).view({N, S, L});  // no grad: the fused loop, nothing saved
   // Each buffer is dropped as soon as it is read: with the whole slate in one pass (cross-
   // attention) they are tens of MB, and a higher peak maps fresh pages (faults are slow on VMs).
   u = u2 = z = torch::Tensor();
   if (cross_attention_)  // [N, S, 2L]
     gated = cross_attention_forward(gated, 1.0f / log_temp_[block].exp().item<float>(), {});
-  auto out = torch::empty_like(gated);
-  const float *gp = gated.data_ptr<float>(), *rp = r.defined() ? r.data_ptr<float>() : nullptr;
-  float* op = out.data_ptr<float>();
-  TG_RECORD("tgraph::gelu");
-  over_elements(out.numel(),
-                [&](int64_t b, int64_t e) { gelu_forward(gp, rp, nullptr, op, 0, 1.0f, 0, b, e); });
-  return out;
+  return gelu_residual_dropout(gated, r, 0.0);  // eval: no dropout
 }
 
 torch::Tensor TGraphEncoder::blocks_inference(torch::Tensor x, const torch::Tensor& adj_mean) {

@@ -137,9 +137,9 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
     part_threads = std::make_unique<PartThreads>(plan.workers);
     plan.threads = part_threads.get();
   }
-  auto step = [&] {
+  auto step = [&](const SlatePlan& p) {
     optim.zero_grad();
-    slate_backward(*model, tensors, cfg, y, LossOptions{}, 1.0, plan);
+    slate_backward(*model, tensors, cfg, y, LossOptions{}, 1.0, p);
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     optim.step();
     if (opt.ctx.device.is_cuda()) torch::cuda::synchronize();
@@ -147,10 +147,10 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
   model->train();
   const int intra = torch::get_num_threads();
   if (part_threads) torch::set_num_threads(1);  // as the trainer: parts own the threads
-  step();
-  step();
+  step(plan);
+  step(plan);
   auto t0 = Clock::now();
-  for (int i = 0; i < opt.steps; ++i) step();
+  for (int i = 0; i < opt.steps; ++i) step(plan);
   double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   torch::set_num_threads(intra);
   // Inference: every configuration (or the first --infer-configs), slate by slate; the row
@@ -180,12 +180,7 @@ nlohmann::json run_layout_bench(const BenchOptions& opt) {
     model->train();
     profile["train"] = op_profile(
         [&] {
-          for (int i = 0; i < opt.steps; ++i) {
-            optim.zero_grad();
-            slate_backward(*model, tensors, cfg, y, LossOptions{}, 1.0, one);
-            torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-            optim.step();
-          }
+          for (int i = 0; i < opt.steps; ++i) step(one);
         },
         opt.profile_top);
     profile["infer"] = op_profile(

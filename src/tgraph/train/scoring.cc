@@ -191,6 +191,18 @@ int scoring_workers(const ModelImpl& net, const torch::Device& device, int64_t n
   return static_cast<int>(std::clamp<double>(std::floor(fit), 1, threads));
 }
 
+SlateScoring slate_scoring(const ModelImpl& net, const torch::Device& device, int64_t num_nodes,
+                           int64_t slate, uint64_t seed, int repeats, int workers) {
+  SlateScoring how;
+  how.cross_attention = net.config().cross_attention;
+  how.slate = slate;
+  how.seed = seed;
+  how.repeats = repeats;
+  how.workers = workers > 0 ? workers : scoring_workers(net, device, num_nodes, slate);
+  how.chunk = forward_rows(net, num_nodes, slate, how.workers);
+  return how;
+}
+
 std::vector<double> score_in_slates(int64_t n, int64_t width, const SlateScoring& how,
                                     const RowReader& read, const PassForward& forward) {
   TG_CHECK(how.slate >= 1 && how.chunk >= 1, "slate and chunk must be >= 1");
@@ -252,13 +264,7 @@ std::vector<double> score_configs(ModelImpl& net, const GraphTensors& g, const S
   net.eval();
   const torch::Device dev = g.node_num.device();
   torch::Tensor code = s.num_configs > 0 ? net.encode_graph(g) : torch::Tensor();
-  SlateScoring how;
-  how.cross_attention = net.config().cross_attention;
-  how.slate = slate;
-  how.seed = seed;
-  how.repeats = repeats;
-  how.workers = workers > 0 ? workers : scoring_workers(net, dev, g.num_nodes, slate);
-  how.chunk = forward_rows(net, g.num_nodes, slate, how.workers);
+  const SlateScoring how = slate_scoring(net, dev, g.num_nodes, slate, seed, repeats, workers);
   std::vector<double> scores = score_in_slates(
       s.num_configs, s.config_width, how, s.read_configs, [&](const float* rows, int64_t k) {
         auto cfg = config_tensor(s.task, rows, k, s.config_width, tile_norm, dev);

@@ -112,6 +112,10 @@ using PassForward = std::function<torch::Tensor(const float* rows, int64_t k)>;
 // and partitions are summed in order, so the result does not depend on `workers`.
 std::vector<double> score_in_slates(int64_t n, int64_t width, const SlateScoring& how,
                                     const RowReader& read, const PassForward& forward);
+// The plan of every scorer (score_configs, the API) for `net` on `device` and a graph of num_nodes
+// nodes: passes in flight from scoring_workers (or `workers` when > 0) and chunks sized for them.
+SlateScoring slate_scoring(const ModelImpl& net, const torch::Device& device, int64_t num_nodes,
+                           int64_t slate, uint64_t seed, int repeats, int workers = 0);
 // Passes in flight for scoring with `net` on `device`: the intra-op thread count on a CPU, else 1;
 // with cross-attention no more slates of `slate` rows on a graph of num_nodes nodes than fit in
 // the trainer's activation budget together (at least 1).
