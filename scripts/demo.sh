@@ -36,7 +36,7 @@ train tgraph "$LAYOUT" tgraph-cpu "$LAYOUT_BUDGET" & p1=$!
 train baseline "$LAYOUT" baseline "$LAYOUT_BUDGET" & p2=$!
 wait $p1 $p2
 # The tile model with the recipe's flags (scripts/recipe.sh).
-train tile tile:xla tile "$TILE_BUDGET" --hidden 64 --log-mse-weight 0.5 & p1=$!
+train tile tile:xla tile "$TILE_BUDGET" --hidden 64 --loss listmle & p1=$!
 train tile-baseline tile:xla tile-baseline "$TILE_BUDGET" & p2=$!
 wait $p1 $p2
 

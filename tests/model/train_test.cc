@@ -101,6 +101,31 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
   EXPECT_THROW(evaluate_model(lm, test_in, 64, 0), Error);
 }
 
+// The loss each model trains with when --loss is not given: the preset's (ListMLE for the
+// layout baseline and both tile models, the hinge for layout TGraph), and a loss that is given
+// wins. LossOptions' own default name is the hinge, so a TrainOptions that started from it
+// never reached the presets: every baseline and tile run trained with the hinge.
+TEST(Train, LossDefaultsToThePresetsUnlessGiven) {
+  auto resolved = [](const std::string& collection, const std::string& model,
+                     const std::string& loss) {
+    TrainOptions o;
+    o.collection = collection;
+    o.model = model;
+    o.out_dir = "unused";
+    o.time_budget_s = 1;
+    if (!loss.empty()) o.loss.name = loss;
+    return resolve_defaults(o).loss.name;
+  };
+  EXPECT_EQ(resolved("layout:xla:random", "tgraph-cpu", ""), "hinge");
+  EXPECT_EQ(resolved("layout:xla:default", "tgraph", ""), "hinge");
+  EXPECT_EQ(resolved("layout:xla:random", "baseline", ""), "listmle");
+  EXPECT_EQ(resolved("tile:xla", "tile", ""), "listmle");
+  EXPECT_EQ(resolved("tile:xla", "tile-baseline", ""), "listmle");
+  EXPECT_EQ(resolved("layout:nlp:default", "baseline", "hinge"), "hinge");
+  EXPECT_EQ(resolved("tile:xla", "tile", "hinge"), "hinge");
+  EXPECT_EQ(resolved("layout:xla:random", "tgraph-cpu", "listmle"), "listmle");
+}
+
 // --snapshots: one model file per validation, named by its step; the last one is the last model.
 TEST(Train, SnapshotsKeepTheModelOfEveryValidation) {
   test::TempDir d;

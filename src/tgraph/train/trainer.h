@@ -41,8 +41,10 @@ struct TrainOptions {
   // --arch key=value overrides of the preset's ModelConfig fields after --hidden (dropout,
   // graph_layers, dense_layers, config_relu, ...; ModelConfig::with_overrides).
   std::vector<std::string> arch;
-  LossOptions loss;             // name "" = preset (hinge; listmle for the layout baseline
-                                // and for tile)
+  // name "" = the preset's (hinge; listmle for the layout baseline and for tile), chosen by
+  // resolve_defaults. It must start empty: LossOptions' own default is "hinge", under which the
+  // presets never applied (every baseline and tile run before this fix trained with the hinge).
+  LossOptions loss{""};
   int64_t slate = 0;            // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
                                 // tile 256
   int64_t graphs_per_step = 0;  // 0: 1 (layout) / 8 (tile); losses are averaged over them
