@@ -103,8 +103,7 @@ TEST(Train, TinyOverfitLossFallsAndTauRises) {
 
 // The loss each model trains with when --loss is not given: the preset's (ListMLE for the
 // layout baseline and both tile models, the hinge for layout TGraph), and a loss that is given
-// wins. LossOptions' own default name is the hinge, so a TrainOptions that started from it
-// never reached the presets: every baseline and tile run trained with the hinge.
+// wins (TrainOptions must not start from LossOptions' own "hinge", or no preset applies).
 TEST(Train, LossDefaultsToThePresetsUnlessGiven) {
   auto resolved = [](const std::string& collection, const std::string& model,
                      const std::string& loss) {

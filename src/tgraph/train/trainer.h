@@ -42,8 +42,8 @@ struct TrainOptions {
   // graph_layers, dense_layers, config_relu, ...; ModelConfig::with_overrides).
   std::vector<std::string> arch;
   // name "" = the preset's (hinge; listmle for the layout baseline and for tile), chosen by
-  // resolve_defaults. It must start empty: LossOptions' own default is "hinge", under which the
-  // presets never applied (every baseline and tile run before this fix trained with the hinge).
+  // resolve_defaults. It must start empty: with LossOptions' own default, "hinge", the presets
+  // could not tell an explicit --loss hinge from none.
   LossOptions loss{""};
   int64_t slate = 0;            // 0: 64 default / 128 random (16 baseline, 32 tgraph-cpu);
                                 // tile 256
