@@ -846,6 +846,89 @@ TEST(Models, ArchOverridesChangeNamedFieldsWithinBounds) {
   EXPECT_GT((sc - sc.mean()).abs().max().item<float>(), 0.f);
 }
 
+namespace {
+
+// A hidden-16 tile model and the same model with one opt-in boolean field on, sharing every
+// weight whose name and shape match, both in eval mode. Files written before the field read it as
+// off.
+std::pair<Model, Model> tile_pair(const std::string& field, uint64_t seed) {
+  ModelConfig plain = ModelConfig::preset("tile", false);
+  plain.hidden = 16;
+  plain.gate_bottleneck = 4;
+  ModelConfig on = plain.with_overrides({field + "=true"}, "--arch");
+  EXPECT_TRUE(on.to_json()[field].get<bool>());
+  auto old = plain.to_json();
+  old.erase(field);
+  EXPECT_FALSE(ModelConfig::from_json(old).to_json()[field].get<bool>());
+  torch::manual_seed(seed);
+  Model a = make_model(plain), b = make_model(on);
+  torch::NoGradGuard ng;
+  auto named = a->named_parameters();
+  for (auto& p : b->named_parameters())
+    if (named.contains(p.key()) && named[p.key()].sizes() == p.value().sizes())
+      p.value().copy_(named[p.key()]);
+  a->eval();
+  b->eval();
+  return {a, b};
+}
+
+}  // namespace
+
+TEST(Models, TileRootReadoutTakesTheLastNodesOwnActivations) {
+  // With root_readout the kernel vector is [mean x, max x, mean h0, x[root], h0[root]]. Moving
+  // each node k to the end in turn (the encoder is node-permutation equivariant) must reproduce
+  // the pooled parts from the root parts: mean and max over k of x[k], mean of h0[k]; and the
+  // pooled parts must equal the model without the readout, given the same weights.
+  auto [plain, root] = tile_pair("root_readout", 5);
+  torch::NoGradGuard ng;
+  const int64_t N = 10, H = 16;
+  Toy t = make_toy(N, 2, 7);
+  auto code = root->encode_graph(toy_tensors(t));  // [1, 5H]
+  ASSERT_EQ(code.sizes(), (std::vector<int64_t>{1, 5 * H}));
+  EXPECT_TRUE(
+      torch::allclose(code.slice(1, 0, 3 * H), plain->encode_graph(toy_tensors(t)), 1e-5, 1e-5));
+  std::vector<torch::Tensor> xs, hs;
+  for (int64_t k = 0; k < N; ++k) {
+    auto swap = [&](int64_t i) { return i == k ? N - 1 : (i == N - 1 ? k : i); };
+    Toy p = t;
+    for (int64_t i = 0; i < N; ++i) {
+      std::copy_n(&t.feat[i * 140], 140, &p.feat[swap(i) * 140]);
+      p.op[swap(i)] = t.op[i];
+    }
+    for (auto& e : p.edges) e = swap(e);
+    for (auto& c : p.config_pos) c = swap(c);
+    auto ck = root->encode_graph(toy_tensors(p));
+    EXPECT_TRUE(torch::allclose(ck.slice(1, 0, 3 * H), code.slice(1, 0, 3 * H), 1e-4, 1e-5));
+    xs.push_back(ck.slice(1, 3 * H, 4 * H));
+    hs.push_back(ck.slice(1, 4 * H, 5 * H));
+  }
+  auto x = torch::cat(xs), h = torch::cat(hs);  // [N, H]: every node's own activations
+  EXPECT_TRUE(torch::allclose(x.mean(0, true), code.slice(1, 0, H), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(std::get<0>(x.max(0, true)), code.slice(1, H, 2 * H)));
+  EXPECT_TRUE(torch::allclose(h.mean(0, true), code.slice(1, 2 * H, 3 * H), 1e-4, 1e-5));
+  EXPECT_EQ(root->forward(toy_tensors(t), torch::randn({5, kTileConfigDim})).sizes(),
+            (std::vector<int64_t>{5}));
+}
+
+TEST(Models, TileConfigProductOnlyAddsHeadInputs) {
+  // config_product appends c * code_proj(code) to the head's input. With the head's weights on
+  // that block zeroed and every other weight shared, the scores equal the plain model's; with
+  // them non-zero they differ, so the block reaches the scores.
+  auto [plain, prod] = tile_pair("config_product", 6);
+  torch::NoGradGuard ng;
+  const int64_t H = 16;
+  auto w = prod->named_parameters()["head1.weight"];  // [H, 5H]: kernel 3H, c, product
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{H, 5 * H}));
+  w.slice(1, 0, 4 * H).copy_(plain->named_parameters()["head1.weight"]);
+  w.slice(1, 4 * H, 5 * H).zero_();
+  Toy t = make_toy(10, 2, 8);
+  auto g = toy_tensors(t);
+  auto cfg = torch::randn({7, kTileConfigDim});
+  EXPECT_TRUE(torch::allclose(prod->forward(g, cfg), plain->forward(g, cfg), 1e-5, 1e-6));
+  w.slice(1, 4 * H, 5 * H).normal_(0, 0.5);
+  EXPECT_FALSE(torch::allclose(prod->forward(g, cfg), plain->forward(g, cfg), 1e-3, 1e-3));
+}
+
 TEST(Models, ReferenceParameterCounts) {
   // tgraph-model.md: about 0.46 M parameters without cross-attention, about 0.2 M with it.
   int64_t without = make_model(ModelConfig::preset("tgraph", false))->num_parameters();

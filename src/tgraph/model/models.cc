@@ -34,7 +34,9 @@ nlohmann::json ModelConfig::to_json() const {
           {"layout_emb_dim", layout_emb_dim},
           {"attn_temperature", attn_temperature},
           {"config_relu", config_relu},
-          {"layout_match", layout_match}};
+          {"layout_match", layout_match},
+          {"root_readout", root_readout},
+          {"config_product", config_product}};
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
@@ -52,6 +54,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.attn_temperature = j.at("attn_temperature").get<double>();
     c.config_relu = j.value("config_relu", true);  // absent in files before it existed
     c.layout_match = j.value("layout_match", false);
+    c.root_readout = j.value("root_readout", false);
+    c.config_product = j.value("config_product", false);
   } catch (const nlohmann::json::exception& e) {
     throw_error("model config", "", "all hyper-parameters of a tgraph model", e.what());
   }
@@ -849,7 +853,11 @@ class TileLateFusion : public ModelImpl {
     enc_.build_blocks(*this, c, H, H);
     cfg1_ = register_module("cfg1", torch::nn::Linear(kTileConfigDim, H));
     cfg2_ = register_module("cfg2", torch::nn::Linear(H, H));
-    head1_ = register_module("head1", torch::nn::Linear(4 * H, H));
+    const int code_width = (c.root_readout ? 5 : 3) * H;
+    if (c.config_product)
+      code_proj_ = register_module("code_proj", torch::nn::Linear(code_width, H));
+    head1_ =
+        register_module("head1", torch::nn::Linear(code_width + (c.config_product ? 2 : 1) * H, H));
     head2_ = register_module("head2", torch::nn::Linear(H, H));
     head3_ = register_module("head3", torch::nn::Linear(H, 1));
   }
@@ -861,14 +869,19 @@ class TileLateFusion : public ModelImpl {
     auto x = enc_.blocks(h0.unsqueeze(1), g.adj_mean);  // [N, 1, H]: one "configuration"
     // InstanceNorm over the nodes of one kernel removes whatever all its nodes share (e.g. a
     // kernel-wide tensor size), so the readout also gets the mean of the first projection.
-    return torch::cat({x.mean(0), std::get<0>(x.max(0)), h0.mean(0, true)}, -1);  // [1, 3H]
+    auto pooled = torch::cat({x.mean(0), std::get<0>(x.max(0)), h0.mean(0, true)}, -1);  // [1, 3H]
+    if (!cfg_.root_readout) return pooled;
+    const int64_t root = g.num_nodes - 1;
+    return torch::cat({pooled, x[root], h0.slice(0, root, root + 1)}, -1);  // [1, 5H]
   }
 
   torch::Tensor score(const GraphTensors&, const torch::Tensor& code,
                       const torch::Tensor& cfg) override {
     auto c = cfg2_(torch::relu(cfg1_(cfg)));  // [S, H]
     if (cfg_.config_relu) c = torch::relu(c);
-    auto h = torch::cat({code.expand({cfg.size(0), code.size(1)}), c}, 1);  // [S, 4H]
+    auto k = code.expand({cfg.size(0), code.size(1)});                          // [S, 3H or 5H]
+    auto h = cfg_.config_product ? torch::cat({k, c, c * code_proj_(code)}, 1)  // [S, +2H]
+                                 : torch::cat({k, c}, 1);                       // [S, +H]
     return head3_(torch::relu(head2_(torch::relu(head1_(h))))).squeeze(-1);
   }
 
@@ -880,7 +893,7 @@ class TileLateFusion : public ModelImpl {
   ModelConfig cfg_;
   TGraphEncoder enc_;
   torch::nn::Linear in_{nullptr}, cfg1_{nullptr}, cfg2_{nullptr}, head1_{nullptr}, head2_{nullptr},
-      head3_{nullptr};
+      head3_{nullptr}, code_proj_{nullptr};
 };
 
 // Tile early join (the TpuGraphs tile baseline's shape): the configuration is added to every node

@@ -43,6 +43,15 @@ struct ModelConfig {
   // each configurable node's layouts agree with its operands' and users'. Off in the reference
   // and in files written before it existed.
   bool layout_match = false;
+  // Tile late fusion: the readout also takes the kernel's root (its last node: operands come
+  // before users and the entry computation's root last), before and after the blocks. A tile's
+  // cost depends on the output it tiles, which mean and max over all nodes blur. Off in the
+  // reference and in files written before it existed.
+  bool root_readout = false;
+  // Tile late fusion: the head also sees the configuration vector multiplied channel by channel
+  // with a projection of the kernel vector, so a tile size can count differently per kernel
+  // without the head's MLP having to build the product. Off in the reference.
+  bool config_product = false;
 
   // The task a model name belongs to (layout for tgraph/baseline, tile for tile/tile-baseline).
   Kind task() const;
