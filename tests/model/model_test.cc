@@ -862,11 +862,7 @@ std::pair<Model, Model> tile_pair(const std::string& field, uint64_t seed) {
   EXPECT_FALSE(ModelConfig::from_json(old).to_json()[field].get<bool>());
   torch::manual_seed(seed);
   Model a = make_model(plain), b = make_model(on);
-  torch::NoGradGuard ng;
-  auto named = a->named_parameters();
-  for (auto& p : b->named_parameters())
-    if (named.contains(p.key()) && named[p.key()].sizes() == p.value().sizes())
-      p.value().copy_(named[p.key()]);
+  load_matching_tensors(*b, module_tensors(*a));  // what train --init does
   a->eval();
   b->eval();
   return {a, b};
