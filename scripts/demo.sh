@@ -32,7 +32,8 @@ train() {  # name collection model budget [flags...]
     --seed "$SEED" --cache "$OUT/cache" --out "$OUT/$1" --no-progress "${@:5}" > "$OUT/$1.log" 2>&1
 }
 $TG pack --data "$OUT/data/npz" --collection "$LAYOUT" --split all --out "$OUT/cache" > /dev/null
-train tgraph "$LAYOUT" tgraph-cpu "$LAYOUT_BUDGET" & p1=$!
+# TGraph with the recipe's tile padding input (scripts/recipe.sh); the baseline as it is.
+train tgraph "$LAYOUT" tgraph-cpu "$LAYOUT_BUDGET" --arch layout_tiling=true & p1=$!
 train baseline "$LAYOUT" baseline "$LAYOUT_BUDGET" & p2=$!
 wait $p1 $p2
 # The tile model with the recipe's flags (scripts/recipe.sh).

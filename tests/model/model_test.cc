@@ -484,6 +484,36 @@ TEST(Layers, FastInferenceMatchesTheAutogradComposition) {
   EXPECT_TRUE(torch::allclose(code, tile->encode_graph(g), 1e-4, 1e-4));
 }
 
+// A layout TGraph field that adds `width` input features through a bias-free Linear `param`:
+// it is saved in the model's config, files written before it read it as off, and a model with it
+// scores a toy graph (shapes in columns 21-23) and trains the projection.
+void check_added_input(const std::string& key, bool ModelConfig::*field, const std::string& param,
+                       int64_t width) {
+  ModelConfig c = ModelConfig::preset("tgraph-cpu", false).with_overrides({key + "=true"}, "x");
+  ASSERT_TRUE(c.*field);
+  EXPECT_TRUE(ModelConfig::from_json(c.to_json()).*field);
+  auto old = c.to_json();
+  old.erase(key);
+  EXPECT_FALSE(ModelConfig::from_json(old).*field);
+  c.hidden = 8;
+  c.gate_bottleneck = 2;
+  torch::manual_seed(3);
+  auto m = make_model(c);
+  ModelConfig off = c;
+  off.*field = false;
+  EXPECT_EQ(m->num_parameters() - make_model(off)->num_parameters(), c.hidden * width);
+  Toy t = make_toy(12, 3, 6);
+  for (int64_t i = 0; i < 12; ++i)
+    for (int d = 0; d < 3; ++d) t.feat[i * 140 + 21 + d] = static_cast<float>(7 * (i + d) + 3);
+  auto sc = m->forward(toy_tensors(t), random_configs(4, 3, 1));
+  ASSERT_EQ(sc.sizes(), (std::vector<int64_t>{4}));
+  sc.sum().backward();
+  auto w = m->named_parameters()[param];
+  ASSERT_TRUE(w.defined());
+  EXPECT_EQ(w.sizes(), (std::vector<int64_t>{c.hidden, width}));
+  EXPECT_GT(w.grad().abs().sum().item<float>(), 0.f);
+}
+
 TEST(Layers, LayoutMatchFeaturesCountAgreementsByHand) {
   // Edges (user, operand): 1 uses 0; 2 uses 0 and 1; 3 uses 2. Nodes 1 and 2 are configurable
   // (indices 0 and 1); nodes 0 and 1 have minor_to_major [1, 0].
@@ -520,31 +550,56 @@ TEST(Layers, LayoutMatchFeaturesCountAgreementsByHand) {
                     .view({2, 2, kLayoutMatchFeatures});
   EXPECT_TRUE(torch::equal(f, expect)) << f;
 
-  // A model with the features scores, saves them in its config, and trains their projection;
-  // files written before the field read it as off.
-  ModelConfig c =
-      ModelConfig::preset("tgraph-cpu", false).with_overrides({"layout_match=true"}, "x");
-  ASSERT_TRUE(c.layout_match);
-  EXPECT_TRUE(ModelConfig::from_json(c.to_json()).layout_match);
-  auto old = c.to_json();
-  old.erase("layout_match");
-  EXPECT_FALSE(ModelConfig::from_json(old).layout_match);
-  c.hidden = 8;
-  c.gate_bottleneck = 2;
-  torch::manual_seed(3);
-  auto m = make_model(c);
-  ModelConfig off = c;
-  off.layout_match = false;
-  EXPECT_EQ(m->num_parameters() - make_model(off)->num_parameters(),
-            c.hidden * kLayoutMatchFeatures);
-  Toy t = make_toy(12, 3, 6);
-  auto sc = m->forward(toy_tensors(t), random_configs(4, 3, 1));
-  ASSERT_EQ(sc.sizes(), (std::vector<int64_t>{4}));
-  sc.sum().backward();
-  auto w = m->named_parameters()["in_match.weight"];
-  ASSERT_TRUE(w.defined());
-  EXPECT_EQ(w.sizes(), (std::vector<int64_t>{c.hidden, kLayoutMatchFeatures}));
-  EXPECT_GT(w.grad().abs().sum().item<float>(), 0.f);
+  check_added_input("layout_match", &ModelConfig::layout_match, "in_match.weight",
+                    kLayoutMatchFeatures);
+}
+
+TEST(Layers, LayoutTilingFeaturesFollowTheMinorDimensionsByHand) {
+  // Node 0 [300, 20] and node 1 [20, 300], both in minor_to_major [1, 0]; node 1 (configurable)
+  // reads node 0, its only operand, so its kernel slot has no tensor.
+  std::vector<float> feat(2 * 140, 0.f);
+  for (int n = 0; n < 2; ++n) {
+    for (int c = 134; c < 140; ++c) feat[n * 140 + c] = -1.f;
+    feat[n * 140 + 134] = 1.f;
+    feat[n * 140 + 135] = 0.f;
+  }
+  feat[21] = 300.f;
+  feat[22] = 20.f;
+  feat[140 + 21] = 20.f;
+  feat[140 + 22] = 300.f;
+  std::vector<uint8_t> op(2, 2);
+  std::vector<int64_t> edges = {1, 0};
+  GraphTensors g = make_graph_tensors(feat, op, edges, {1}, torch::kCPU);
+  std::vector<int8_t> v(2 * 18, -1);
+  // Configuration 0: everything "compiler chooses". Configuration 1: output [0, 1], input [0].
+  v[18 + 0] = 0;
+  v[18 + 1] = 1;
+  v[18 + 6] = 0;
+  auto f = layout_tiling_features(g, config_indices(v.data(), 2, 1, torch::kCPU));
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, 1, kLayoutTilingFeatures}));
+  // Most-minor m, second s: padding (ceil(m/128)*128/m) * (ceil(s/8)*8/s).
+  const double pad_300_20 = std::log(384.0 / 300 * 24.0 / 20);   // m = 300, s = 20
+  const double pad_20_300 = std::log(128.0 / 20 * 304.0 / 300);  // m = 20, s = 300
+  const double l300 = std::log1p(300.0), l20 = std::log1p(20.0);
+  const std::vector<double> expect = {
+      // configuration 0: own layouts; node 1's minor dim is its dim 1 (300), node 0's is 20
+      pad_300_20, l300, l20, pad_20_300, l20, l300, 0, 0, 0,
+      // configuration 1: output minor dim 0 (20) then 1; input [0] then node 0's next dim (1)
+      pad_20_300, l20, l300, pad_300_20, l300, l20, 0, 0, 0};
+  auto got = f.to(torch::kFloat64).flatten();
+  for (size_t i = 0; i < expect.size(); ++i)
+    EXPECT_NEAR(got[static_cast<int64_t>(i)].item<double>(), expect[i], 1e-5) << i;
+
+  // Normalised features do not move the table: the shapes come from the raw ones.
+  std::vector<float> normalised = feat;
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 134; ++c) normalised[n * 140 + c] = 0.25f * c - 3.f;
+  EXPECT_TRUE(
+      torch::equal(make_graph_tensors(normalised, op, edges, {1}, torch::kCPU, &feat).tiling_table,
+                   g.tiling_table));
+
+  check_added_input("layout_tiling", &ModelConfig::layout_tiling, "in_tiling.weight",
+                    kLayoutTilingFeatures);
 }
 
 TEST(Losses, MatchHandValues) {

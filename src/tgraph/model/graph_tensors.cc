@@ -1,5 +1,6 @@
 #include "tgraph/model/graph_tensors.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -21,6 +22,7 @@ GraphTensors GraphTensors::to(torch::Device d) const {
   g.match_user = match_user.to(d);
   g.match_prod = match_prod.to(d);
   g.match_prod_cfg = match_prod_cfg.to(d);
+  g.tiling_table = tiling_table.to(d);
   return g;
 }
 
@@ -40,14 +42,53 @@ torch::Tensor sparse_matrix(const std::vector<int64_t>& rows, const std::vector<
                             torch::kFloat32);
   return torch::sparse_coo_tensor(torch::stack({r, c}), v.clone(), {n, n}).coalesce();
 }
+
+constexpr int kTilingCells = 49;  // (a + 1) * 7 + (b + 1) for the two most-minor entries a, b
+
+// The three layout_tiling_features numbers of every (a, b) for one tensor: feat is its node's
+// un-normalised row (dims in columns 21-26, its own minor_to_major in 134-139, -1 past the rank).
+// out: [49 * 3].
+void tiling_cells(const float* feat, float* out) {
+  int rank = 0;
+  double dims[6];
+  for (int d = 0; d < 6; ++d) {  // bounded, so a damaged file gives finite numbers (NaN -> 1)
+    dims[d] = std::min(std::max(1.0, static_cast<double>(feat[21 + d])), 1e15);
+    if (feat[21 + d] > 0) rank = d + 1;
+  }
+  int own[6];
+  for (int d = 0; d < 6; ++d)
+    own[d] = static_cast<int>(std::lround(std::clamp(feat[kLayoutFeatStart + d], -1.f, 5.f)));
+  auto size = [&](int d) { return d >= 0 && d < rank ? dims[d] : 1.0; };
+  for (int a = -1; a <= 5; ++a)
+    for (int b = -1; b <= 5; ++b) {
+      int minor = a, second = b;
+      if (a < 0) {  // compiler chooses: the tensor's own layout
+        minor = own[0];
+        second = own[1];
+      } else if (b < 0) {  // a one-dimension prefix: the next dimension of the own layout
+        second = -1;
+        for (int d = 0; d < 6 && second < 0; ++d)
+          if (own[d] >= 0 && own[d] != a) second = own[d];
+      }
+      const double sm = size(minor), ss = second == minor ? 1.0 : size(second);
+      const double pad = std::ceil(sm / 128) * 128 / sm * (std::ceil(ss / 8) * 8 / ss);
+      float* o = out + ((a + 1) * 7 + (b + 1)) * 3;
+      o[0] = static_cast<float>(std::log(pad));
+      o[1] = static_cast<float>(std::log1p(sm));
+      o[2] = static_cast<float>(std::log1p(ss));
+    }
+}
 }  // namespace
 
 GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
                                 const std::vector<uint8_t>& opcode,
                                 const std::vector<int64_t>& edge_index,
-                                const std::vector<int64_t>& config_pos, torch::Device device) {
+                                const std::vector<int64_t>& config_pos, torch::Device device,
+                                const std::vector<float>* raw_feat) {
   const int64_t N = static_cast<int64_t>(opcode.size());
   TG_CHECK(static_cast<int64_t>(node_feat.size()) == N * 140, "node_feat size");
+  if (!raw_feat) raw_feat = &node_feat;
+  TG_CHECK(static_cast<int64_t>(raw_feat->size()) == N * 140, "raw node_feat size");
   GraphTensors g;
   g.num_nodes = N;
   auto feat = torch::from_blob(const_cast<float*>(node_feat.data()), {N, 140}, torch::kFloat32);
@@ -110,16 +151,29 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
   std::vector<int64_t> cfg_index(static_cast<size_t>(N), -1);
   for (int64_t k = 0; k < NC; ++k) cfg_index[config_pos[k]] = k;
   std::vector<int64_t> mu, mp, mpc;
+  std::vector<std::vector<int64_t>> operands(static_cast<size_t>(NC));
   for (int64_t e = 0; e < E; ++e) {
     const int64_t u = edge_index[2 * e], v = edge_index[2 * e + 1];
     if (cfg_index[u] < 0) continue;
     mu.push_back(cfg_index[u]);
     mp.push_back(v);
     mpc.push_back(cfg_index[v] < 0 ? NC : cfg_index[v]);
+    operands[cfg_index[u]].push_back(v);
   }
   g.match_user = long_tensor(mu);
   g.match_prod = long_tensor(mp);
   g.match_prod_cfg = long_tensor(mpc);
+
+  // Slot t of configurable node k describes its output (t = 0) or its operand t - 1.
+  g.tiling_table = torch::zeros({NC * 3 * kTilingCells, kLayoutTilingFeatures / 3});
+  float* table = g.tiling_table.data_ptr<float>();
+  for (int64_t k = 0; k < NC; ++k)
+    for (int t = 0; t < 3; ++t) {
+      const size_t op = static_cast<size_t>(t - 1);
+      if (t > 0 && op >= operands[k].size()) continue;  // no such operand: zeros
+      const int64_t node = t == 0 ? config_pos[k] : operands[k][op];
+      tiling_cells(raw_feat->data() + node * 140, table + (k * 3 + t) * kTilingCells * 3);
+    }
   return device.is_cpu() ? g : g.to(device);
 }
 
@@ -155,6 +209,17 @@ torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& 
                     -1);  // [S, NC, 12]
 }
 
+torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs) {
+  const int64_t S = configs.size(0), NC = configs.size(1);
+  TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
+  // Layout index v + 2 of the slots' first two entries -> cell (a + 1) * 7 + (b + 1).
+  auto v = configs.view({S, NC, 3, 6}).slice(3, 0, 2).clamp_min(1) - 1;  // [S, NC, 3, 2]
+  auto cell = v.select(3, 0) * 7 + v.select(3, 1);                       // [S, NC, 3]
+  auto base = torch::arange(NC * 3, configs.options()).view({1, NC, 3}) * kTilingCells;
+  return g.tiling_table.index_select(0, (cell + base).flatten())
+      .view({S, NC, kLayoutTilingFeatures});
+}
+
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device) {
   auto t = torch::from_blob(const_cast<int8_t*>(values), {S, NC, 18}, torch::kInt8)
                .to(torch::kLong)
@@ -167,7 +232,7 @@ GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
                                 torch::Device device) {
   std::vector<float> feat = s.node_feat;
   if (!norm.empty()) norm.apply(feat.data(), s.num_nodes);
-  return make_graph_tensors(feat, s.node_opcode, s.edge_index, s.config_pos, device);
+  return make_graph_tensors(feat, s.node_opcode, s.edge_index, s.config_pos, device, &s.node_feat);
 }
 
 torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t width,

@@ -30,16 +30,23 @@ struct GraphTensors {
   // node match_user[k] (an index into config_pos) reads the output of node match_prod[k], which
   // is configurable node match_prod_cfg[k], or NC when it is not configurable.
   torch::Tensor match_user, match_prod, match_prod_cfg;  // [E1] long
+  // layout_tiling_features' values for every configurable node k, slot t (output, first operand,
+  // second operand) and the slot's two most-minor entries a, b (layout values -1..5): row
+  // (k * 3 + t) * 49 + (a + 1) * 7 + (b + 1). [NC * 3 * 49, kLayoutTilingFeatures] float
+  torch::Tensor tiling_table;
 
   GraphTensors to(torch::Device d) const;
 };
 
 // node_feat: [N, 140] already normalised in columns 0..133 and re-padded in 134..139.
 // edge_index: [E, 2] (user, operand). config_pos: [NC] node indices of configurable nodes.
+// raw_feat: the same features before normalisation, for the tensor shapes of tiling_table
+// (null: node_feat's own columns, for callers whose features are not normalised).
 GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
                                 const std::vector<uint8_t>& opcode,
                                 const std::vector<int64_t>& edge_index,
-                                const std::vector<int64_t>& config_pos, torch::Device device);
+                                const std::vector<int64_t>& config_pos, torch::Device device,
+                                const std::vector<float>* raw_feat = nullptr);
 
 // A prepared sample's graph, its node features normalised with `norm` (empty: as they are).
 GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
@@ -63,6 +70,22 @@ GraphTensors make_graph_tensors(const Sample& s, const FeatureNormalizer& norm,
 // configs: [S, NC, 18] long layout indices (value + 2). Returns [S, NC, 12] float.
 constexpr int kLayoutMatchFeatures = 12;
 torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& configs);
+
+// Per configurable node and configuration, what its layouts do to the shapes of its tensors: a
+// TPU stores an array in tiles of 8 x 128 over its two most-minor dimensions, so which
+// dimensions a layout puts last decides how much of each tile is padding, and a dimension's size
+// is a number in the node features that the embedding of a layout value cannot pair with
+// (which size sits at the minor position is a lookup, not linear in either). ModelConfig::
+// layout_tiling feeds these to the first layer. For each of the three slots (output 0-5, input
+// 6-11 read as the first operand's tensor, kernel 12-17 as the second operand's, operands in edge
+// order) three numbers: log(padded / stored elements) with the two most-minor dimensions rounded
+// up to 128 and 8, log1p(size of the most-minor dimension), log1p(size of the second-most-minor).
+// A slot that is all -1 ("compiler chooses") is taken in the tensor's own minor_to_major layout;
+// a prefix of one dimension takes the next one from that layout. A slot without a tensor (no such
+// operand) gives zeros. configs: [S, NC, 18] long layout indices (value + 2). Returns
+// [S, NC, 9] float, columns slot * 3 + (0: padding, 1: minor size, 2: second size).
+constexpr int kLayoutTilingFeatures = 9;
+torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs);
 
 // Layout configuration values (int8 in -1..5, [S, NC, 18]) -> embedding indices (long, +2).
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device);

@@ -35,6 +35,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"attn_temperature", attn_temperature},
           {"config_relu", config_relu},
           {"layout_match", layout_match},
+          {"layout_tiling", layout_tiling},
           {"root_readout", root_readout},
           {"config_product", config_product}};
 }
@@ -54,6 +55,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.attn_temperature = j.at("attn_temperature").get<double>();
     c.config_relu = j.value("config_relu", true);  // absent in files before it existed
     c.layout_match = j.value("layout_match", false);
+    c.layout_tiling = j.value("layout_tiling", false);
     c.root_readout = j.value("root_readout", false);
     c.config_product = j.value("config_product", false);
   } catch (const nlohmann::json::exception& e) {
@@ -735,6 +737,10 @@ class TGraphModel : public ModelImpl {
       in_match_ = register_module(
           "in_match",
           torch::nn::Linear(torch::nn::LinearOptions(kLayoutMatchFeatures, L).bias(false)));
+    if (c.layout_tiling)
+      in_tiling_ = register_module(
+          "in_tiling",
+          torch::nn::Linear(torch::nn::LinearOptions(kLayoutTilingFeatures, L).bias(false)));
     enc_.build_blocks(*this, c, H, L);
     head_ = register_module("head", torch::nn::Linear(H, 1));
   }
@@ -755,6 +761,8 @@ class TGraphModel : public ModelImpl {
     // folded into `code`; configurable nodes add their difference from it.
     auto delta = config_projection(configs) - empty_config();  // [S, NC, L]
     if (in_match_) delta = delta + in_match_(layout_match_features(g, configs));
+    // Configurable nodes only: another node's layout is the same in every configuration.
+    if (in_tiling_) delta = delta + in_tiling_(layout_tiling_features(g, configs));
     auto x = code.unsqueeze(1).repeat({1, S, 1});  // [N, S, L]
     x = x.index_add(0, g.config_pos, delta.transpose(0, 1));
     x = enc_.blocks(x, g.adj_mean);
@@ -786,7 +794,8 @@ class TGraphModel : public ModelImpl {
   }
   ModelConfig cfg_;
   TGraphEncoder enc_;
-  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, in_match_{nullptr}, head_{nullptr};
+  torch::nn::Linear in_static_{nullptr}, in_config_{nullptr}, in_match_{nullptr},
+      in_tiling_{nullptr}, head_{nullptr};
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ struct ModelConfig {
   // each configurable node's layouts agree with its operands' and users'. Off in the reference
   // and in files written before it existed.
   bool layout_match = false;
+  // Layout TGraph: the first layer also sees layout_tiling_features (graph_tensors.h), the tile
+  // padding and the minor dimensions' sizes each configuration gives a node's tensors. Off in the
+  // reference and in files written before it existed.
+  bool layout_tiling = false;
   // Tile late fusion: the readout also takes the kernel's root (its last node: operands come
   // before users and the entry computation's root last), before and after the blocks. A tile's
   // cost depends on the output it tiles, which mean and max over all nodes blur. Off in the
