@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The chosen recipe of one collection (docs/results.md, "Recipes"), from scratch: trains on
+# The chosen recipe of one collection (docs/results.md, "The recipe at 600 s" and "The tile
+# padding input"), from scratch: trains on
 # ../shared/data/bench (or DATA), evaluates on the validation split and writes the test split's
 # predictions in the submission format.
 #
