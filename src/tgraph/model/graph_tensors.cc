@@ -49,15 +49,13 @@ constexpr int kTilingCells = 49;  // (a + 1) * 7 + (b + 1) for the two most-mino
 // un-normalised row (dims in columns 21-26, its own minor_to_major in 134-139, -1 past the rank).
 // out: [49 * 3].
 void tiling_cells(const float* feat, float* out) {
-  int rank = 0;
+  const int rank = feature_rank(feat);  // the rank re-padding used
   double dims[6];
-  for (int d = 0; d < 6; ++d) {  // bounded, so a damaged file gives finite numbers (NaN -> 1)
-    dims[d] = std::min(std::max(1.0, static_cast<double>(feat[21 + d])), 1e15);
-    if (feat[21 + d] > 0) rank = d + 1;
-  }
+  for (int d = 0; d < 6; ++d)  // bounded, so a damaged file gives finite numbers (NaN -> 1)
+    dims[d] = std::min(std::max(1.0, static_cast<double>(feat[kShapeDimsCol + d])), 1e15);
   int own[6];
   for (int d = 0; d < 6; ++d)
-    own[d] = static_cast<int>(std::lround(std::clamp(feat[kLayoutFeatStart + d], -1.f, 5.f)));
+    own[d] = static_cast<int>(std::lround(std::clamp(feat[kMinorToMajorCol + d], -1.f, 5.f)));
   auto size = [&](int d) { return d >= 0 && d < rank ? dims[d] : 1.0; };
   for (int a = -1; a <= 5; ++a)
     for (int b = -1; b <= 5; ++b) {
@@ -169,9 +167,11 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
   float* table = g.tiling_table.data_ptr<float>();
   for (int64_t k = 0; k < NC; ++k)
     for (int t = 0; t < 3; ++t) {
-      const size_t op = static_cast<size_t>(t - 1);
-      if (t > 0 && op >= operands[k].size()) continue;  // no such operand: zeros
-      const int64_t node = t == 0 ? config_pos[k] : operands[k][op];
+      int64_t node = config_pos[k];
+      if (t > 0) {
+        if (operands[k].size() < static_cast<size_t>(t)) continue;  // no such operand: zeros
+        node = operands[k][t - 1];
+      }
       tiling_cells(raw_feat->data() + node * 140, table + (k * 3 + t) * kTilingCells * 3);
     }
   return device.is_cpu() ? g : g.to(device);
