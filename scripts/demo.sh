@@ -37,7 +37,7 @@ train tgraph "$LAYOUT" tgraph-cpu "$LAYOUT_BUDGET" --arch layout_tiling=true & p
 train baseline "$LAYOUT" baseline "$LAYOUT_BUDGET" & p2=$!
 wait $p1 $p2
 # The tile model with the recipe's flags (scripts/recipe.sh).
-train tile tile:xla tile "$TILE_BUDGET" --hidden 64 --loss listmle & p1=$!
+train tile tile:xla tile "$TILE_BUDGET" --hidden 64 --loss listmle --arch tile_fit=true & p1=$!
 train tile-baseline tile:xla tile-baseline "$TILE_BUDGET" & p2=$!
 wait $p1 $p2
 

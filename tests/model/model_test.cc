@@ -567,6 +567,8 @@ TEST(Layers, LayoutTilingFeaturesFollowTheMinorDimensionsByHand) {
   feat[22] = 20.f;
   feat[140 + 21] = 20.f;
   feat[140 + 22] = 300.f;
+  feat[kElementTypeCol + 11] = 1.f;        // node 0: f32
+  feat[140 + kElementTypeCol + 13] = 1.f;  // node 1: bf16, whose tiles have 16 rows
   std::vector<uint8_t> op(2, 2);
   std::vector<int64_t> edges = {1, 0};
   GraphTensors g = make_graph_tensors(feat, op, edges, {1}, torch::kCPU);
@@ -575,7 +577,8 @@ TEST(Layers, LayoutTilingFeaturesFollowTheMinorDimensionsByHand) {
   v[18 + 0] = 0;
   v[18 + 1] = 1;
   v[18 + 6] = 0;
-  auto f = layout_tiling_features(g, config_indices(v.data(), 2, 1, torch::kCPU));
+  auto configs = config_indices(v.data(), 2, 1, torch::kCPU);
+  auto f = layout_tiling_features(g, configs);
   ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, 1, kLayoutTilingFeatures}));
   // Most-minor m, second s: padding (ceil(m/128)*128/m) * (ceil(s/8)*8/s).
   const double pad_300_20 = std::log(384.0 / 300 * 24.0 / 20);   // m = 300, s = 20
@@ -590,6 +593,17 @@ TEST(Layers, LayoutTilingFeaturesFollowTheMinorDimensionsByHand) {
   for (size_t i = 0; i < expect.size(); ++i)
     EXPECT_NEAR(got[static_cast<int64_t>(i)].item<double>(), expect[i], 1e-5) << i;
 
+  // Packed: the same 9, then each slot's padding with its element type's tile rows. Only the
+  // bf16 output with 20 rows in configuration 0 pads differently (to 32 rather than 24).
+  auto packed = layout_tiling_features(g, configs, true);
+  ASSERT_EQ(packed.sizes(), (std::vector<int64_t>{2, 1, kLayoutTilingPackedFeatures}));
+  EXPECT_TRUE(torch::equal(packed.slice(2, 0, kLayoutTilingFeatures), f));
+  const std::vector<double> expect_packed = {
+      std::log(384.0 / 300 * 32.0 / 20), pad_20_300, 0, pad_20_300, pad_300_20, 0};
+  auto got_packed = packed.slice(2, kLayoutTilingFeatures).to(torch::kFloat64).flatten();
+  for (size_t i = 0; i < expect_packed.size(); ++i)
+    EXPECT_NEAR(got_packed[static_cast<int64_t>(i)].item<double>(), expect_packed[i], 1e-5) << i;
+
   // Normalised features do not move the table: the shapes come from the raw ones.
   std::vector<float> normalised = feat;
   for (int n = 0; n < 2; ++n)
@@ -600,6 +614,23 @@ TEST(Layers, LayoutTilingFeaturesFollowTheMinorDimensionsByHand) {
 
   check_added_input("layout_tiling", &ModelConfig::layout_tiling, "in_tiling.weight",
                     kLayoutTilingFeatures);
+
+  // The packed columns widen the same projection; they need layout_tiling, and files written
+  // before them read them as off.
+  ModelConfig c = ModelConfig::preset("tgraph-cpu", false);
+  try {
+    c.with_overrides({"layout_tiling_packed=true"}, "--arch");
+    ADD_FAILURE() << "layout_tiling_packed accepted without layout_tiling";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layout_tiling=true"), std::string::npos) << e.what();
+  }
+  c = c.with_overrides({"layout_tiling=true", "layout_tiling_packed=true"}, "--arch");
+  auto old = c.to_json();
+  EXPECT_TRUE(ModelConfig::from_json(old).layout_tiling_packed);
+  old.erase("layout_tiling_packed");
+  EXPECT_FALSE(ModelConfig::from_json(old).layout_tiling_packed);
+  EXPECT_EQ(make_model(c)->named_parameters()["in_tiling.weight"].sizes(),
+            (std::vector<int64_t>{c.hidden, kLayoutTilingPackedFeatures}));
 }
 
 TEST(Losses, MatchHandValues) {
@@ -895,7 +926,8 @@ TEST(Models, ArchOverridesChangeNamedFieldsWithinBounds) {
   m->eval();
   Toy toy = make_toy(12, 2, 3);
   auto g = toy_tensors(toy);
-  auto cfg = torch::randn({5, kTileConfigDim});
+  // The preset's tile fit input reads raw output bounds after the 24 normalised columns.
+  auto cfg = torch::cat({torch::randn({5, kTileConfigDim}), torch::randint(1, 64, {5, 6})}, 1);
   auto sc = m->forward(g, cfg);
   ASSERT_EQ(sc.sizes(), (std::vector<int64_t>{5}));
   EXPECT_GT((sc - sc.mean()).abs().max().item<float>(), 0.f);
@@ -907,7 +939,8 @@ namespace {
 // weight whose name and shape match, both in eval mode. Files written before the field read it as
 // off.
 std::pair<Model, Model> tile_pair(const std::string& field, uint64_t seed) {
-  ModelConfig plain = ModelConfig::preset("tile", false);
+  // Without the preset's tile fit input, so that [S, 24] configurations score.
+  ModelConfig plain = ModelConfig::preset("tile", false).with_overrides({"tile_fit=false"}, "x");
   plain.hidden = 16;
   plain.gate_bottleneck = 4;
   ModelConfig on = plain.with_overrides({field + "=true"}, "--arch");
@@ -978,6 +1011,91 @@ TEST(Models, TileConfigProductOnlyAddsHeadInputs) {
   EXPECT_TRUE(torch::allclose(prod->forward(g, cfg), plain->forward(g, cfg), 1e-5, 1e-6));
   w.slice(1, 4 * H, 5 * H).normal_(0, 0.5);
   EXPECT_FALSE(torch::allclose(prod->forward(g, cfg), plain->forward(g, cfg), 1e-3, 1e-3));
+}
+
+TEST(Models, TileFitFeaturesByHandAndOnlyAddToTheConfigurationBranch) {
+  // A two-node kernel whose root (the last node) is [4, 300, 20] in minor_to_major [1, 2, 0]:
+  // dim 1 (300) is most-minor, dim 2 (20) second. Normalised features leave the root alone.
+  std::vector<float> feat(2 * 140, 0.f), normalised(2 * 140, 0.f);
+  for (int c = 134; c < 140; ++c) feat[140 + c] = -1.f;
+  const float dims[3] = {4, 300, 20}, own[3] = {1, 2, 0};
+  for (int d = 0; d < 3; ++d) {
+    feat[140 + 21 + d] = dims[d];
+    feat[140 + 134 + d] = own[d];
+  }
+  for (int i = 0; i < 2 * 140; ++i) normalised[i] = i >= 134 && i < 140 ? feat[i] : 0.1f * (i % 37);
+  std::vector<uint8_t> op(2, 41);
+  std::vector<int64_t> edges = {1, 0};
+  GraphTensors g = make_graph_tensors(normalised, op, edges, {}, torch::kCPU, &feat);
+  EXPECT_EQ(g.fit_rank[3].item<int64_t>(), 3);  // three bounds: the root
+  EXPECT_EQ(g.fit_minor[3].item<int64_t>(), 1);
+  EXPECT_EQ(g.fit_second[3].item<int64_t>(), 2);
+  EXPECT_EQ(g.fit_rank[2].item<int64_t>(), 3);  // no node of rank 2: the last node
+
+  // Row 0: output tiles [2, 128, 8]; row 1: [absent, 100, 3], so dim 0 is one whole tile.
+  std::vector<float> raw(2 * kTileConfigDim, 0.f);
+  const float tiles[2][3] = {{2, 128, 8}, {0, 100, 3}};
+  for (int r = 0; r < 2; ++r)
+    for (int d = 0; d < 3; ++d) raw[r * kTileConfigDim + 8 + d] = tiles[r][d];
+  TileConfigNormalizer norm;
+  norm.mean.assign(kTileConfigDim, 0.f);
+  norm.std.assign(kTileConfigDim, 2.f);
+  auto cfg = config_tensor(Kind::kTile, raw.data(), 2, kTileConfigDim, &norm, torch::kCPU);
+  ASSERT_EQ(cfg.sizes(), (std::vector<int64_t>{2, kTileConfigDim + 6}));
+  EXPECT_NEAR(cfg[0][9].item<float>(), std::log1p(128.0) / 2, 1e-6);  // normalised
+  EXPECT_EQ(cfg[1][kTileConfigDim + 1].item<float>(), 100.f);         // raw bound after the 24
+  auto f = tile_fit_features(g, cfg.slice(1, kTileConfigDim)).to(torch::kFloat64);
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, kTileFitFeatures}));
+  // Row 0: tiles per dim 2, 3, 3; padded extents 4, 384, 24; one tile is 2 * 128 * 8.
+  // Row 1: tiles 1, 3, 7; padded 4, 300, 21; hardware padding 128 / 100 and 8 / 3.
+  const std::vector<std::vector<double>> expect = {
+      {std::log(18.0), std::log(384.0 / 300 * 24.0 / 20), 0.0, std::log1p(128.0), std::log1p(8.0),
+       std::log(2048.0)},
+      {std::log(21.0), std::log(21.0 / 20), std::log(128.0 / 100 * 8.0 / 3), std::log1p(100.0),
+       std::log1p(3.0), std::log(1200.0)}};
+  for (int r = 0; r < 2; ++r)
+    for (int j = 0; j < kTileFitFeatures; ++j)
+      EXPECT_NEAR(f[r][j].item<double>(), expect[r][j], 1e-5) << r << "," << j;
+
+  // A kernel whose root is a tuple (rank 0, as in multi-output fusions of real records) after
+  // that tensor: three bounds still tile the last node of rank 3.
+  std::vector<float> with_tuple = feat;
+  with_tuple.resize(3 * 140, 0.f);
+  with_tuple[2 * 140 + kElementTypeCol + kTupleType] = 1.f;
+  for (int c = 134; c < 140; ++c) with_tuple[2 * 140 + c] = -1.f;
+  std::vector<int64_t> tuple_edges = {1, 0, 2, 1};
+  GraphTensors gt3 =
+      make_graph_tensors(with_tuple, std::vector<uint8_t>(3, 41), tuple_edges, {}, torch::kCPU);
+  EXPECT_TRUE(
+      torch::allclose(tile_fit_features(gt3, cfg.slice(1, kTileConfigDim)).to(torch::kFloat64), f));
+
+  // In the model the features only add to the configuration branch: with in_fit zeroed the
+  // scores equal the plain model's (which reads the first 24 columns of either width); non-zero,
+  // they differ, and the projection gets a gradient.
+  auto [plain, fit] = tile_pair("tile_fit", 9);
+  const int64_t H = 16;
+  EXPECT_EQ(fit->num_parameters() - plain->num_parameters(), H * kTileFitFeatures);
+  auto w = fit->named_parameters()["in_fit.weight"];
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{H, kTileFitFeatures}));
+  Toy t = make_toy(10, 2, 8);
+  for (int d = 0; d < 3; ++d) t.feat[9 * 140 + 21 + d] = dims[d];  // the root's raw shape
+  auto gt = toy_tensors(t);
+  std::vector<float> rows(7 * kTileConfigDim);
+  std::mt19937 rng(3);
+  for (auto& v : rows) v = static_cast<float>(rng() % 300);
+  auto c7 = config_tensor(Kind::kTile, rows.data(), 7, kTileConfigDim, &norm, torch::kCPU);
+  {
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::allclose(plain->forward(gt, c7), plain->forward(gt, c7.slice(1, 0, 24))));
+    w.zero_();
+    EXPECT_TRUE(torch::allclose(fit->forward(gt, c7), plain->forward(gt, c7), 1e-5, 1e-6));
+    w.normal_(0, 0.5);
+    EXPECT_FALSE(torch::allclose(fit->forward(gt, c7), plain->forward(gt, c7), 1e-3, 1e-3));
+  }
+  fit->train();
+  fit->forward(gt, c7).sum().backward();
+  EXPECT_GT(w.grad().abs().sum().item<float>(), 0.f);
+  EXPECT_ANY_THROW(fit->forward(gt, c7.slice(1, 0, 24)));  // no raw bounds to fit
 }
 
 TEST(Models, ReferenceParameterCounts) {

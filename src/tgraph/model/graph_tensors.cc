@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -23,6 +24,10 @@ GraphTensors GraphTensors::to(torch::Device d) const {
   g.match_prod = match_prod.to(d);
   g.match_prod_cfg = match_prod_cfg.to(d);
   g.tiling_table = tiling_table.to(d);
+  g.fit_dims = fit_dims.to(d);
+  g.fit_rank = fit_rank.to(d);
+  g.fit_minor = fit_minor.to(d);
+  g.fit_second = fit_second.to(d);
   return g;
 }
 
@@ -43,13 +48,36 @@ torch::Tensor sparse_matrix(const std::vector<int64_t>& rows, const std::vector<
   return torch::sparse_coo_tensor(torch::stack({r, c}), v.clone(), {n, n}).coalesce();
 }
 
-constexpr int kTilingCells = 49;  // (a + 1) * 7 + (b + 1) for the two most-minor entries a, b
+constexpr int kTilingCells = 49;     // (a + 1) * 7 + (b + 1) for the two most-minor entries a, b
+constexpr int kTilingCellWidth = 4;  // padding, minor size, second size, packed padding
 
-// The three layout_tiling_features numbers of every (a, b) for one tensor: feat is its node's
+// Rows of a tile's second-most-minor dimension: 8 of 32 bits; a 16-bit or 8-bit type packs 2 or
+// 4 values per 32-bit word, so its tile has 16 or 32 rows. feat: an un-normalised node row.
+int tile_rows(const float* feat) {
+  int type = 0;
+  for (int i = 1; i < 19; ++i)
+    if (feat[kElementTypeCol + i] > feat[kElementTypeCol + type]) type = i;
+  switch (type) {
+    case 1:
+    case 2:
+    case 6:
+      return 32;  // pred (stored in 8 bits), s8, u8
+    case 3:
+    case 7:
+    case 10:
+    case 13:
+      return 16;  // s16, u16, f16, bf16
+    default:
+      return 8;
+  }
+}
+
+// The layout_tiling_features numbers of every (a, b) for one tensor: feat is its node's
 // un-normalised row (dims in columns 21-26, its own minor_to_major in 134-139, -1 past the rank).
-// out: [49 * 3].
+// out: [49 * kTilingCellWidth].
 void tiling_cells(const float* feat, float* out) {
   const int rank = feature_rank(feat);  // the rank re-padding used
+  const double rows = tile_rows(feat);
   double dims[6];
   for (int d = 0; d < 6; ++d)  // bounded, so a damaged file gives finite numbers (NaN -> 1)
     dims[d] = std::min(std::max(1.0, static_cast<double>(feat[kShapeDimsCol + d])), 1e15);
@@ -69,11 +97,12 @@ void tiling_cells(const float* feat, float* out) {
           if (own[d] >= 0 && own[d] != a) second = own[d];
       }
       const double sm = size(minor), ss = second == minor ? 1.0 : size(second);
-      const double pad = std::ceil(sm / 128) * 128 / sm * (std::ceil(ss / 8) * 8 / ss);
-      float* o = out + ((a + 1) * 7 + (b + 1)) * 3;
-      o[0] = static_cast<float>(std::log(pad));
+      const double lanes = std::ceil(sm / 128) * 128 / sm;
+      float* o = out + ((a + 1) * 7 + (b + 1)) * kTilingCellWidth;
+      o[0] = static_cast<float>(std::log(lanes * (std::ceil(ss / 8) * 8 / ss)));
       o[1] = static_cast<float>(std::log1p(sm));
       o[2] = static_cast<float>(std::log1p(ss));
+      o[3] = static_cast<float>(std::log(lanes * (std::ceil(ss / rows) * rows / ss)));
     }
 }
 }  // namespace
@@ -163,7 +192,7 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
   g.match_prod_cfg = long_tensor(mpc);
 
   // Slot t of configurable node k describes its output (t = 0) or its operand t - 1.
-  g.tiling_table = torch::zeros({NC * 3 * kTilingCells, kLayoutTilingFeatures / 3});
+  g.tiling_table = torch::zeros({NC * 3 * kTilingCells, kTilingCellWidth});
   float* table = g.tiling_table.data_ptr<float>();
   for (int64_t k = 0; k < NC; ++k)
     for (int t = 0; t < 3; ++t) {
@@ -172,8 +201,38 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
         if (operands[k].size() < static_cast<size_t>(t)) continue;  // no such operand: zeros
         node = operands[k][t - 1];
       }
-      tiling_cells(raw_feat->data() + node * 140, table + (k * 3 + t) * kTilingCells * 3);
+      tiling_cells(raw_feat->data() + node * 140,
+                   table + (k * 3 + t) * kTilingCells * kTilingCellWidth);
     }
+
+  // Candidates for the tensor a tile configuration tiles: the last node of each rank.
+  g.fit_dims = torch::ones({7, 6});
+  g.fit_rank = torch::zeros({7}, torch::kLong);
+  g.fit_minor = torch::full({7}, -1, torch::kLong);
+  g.fit_second = torch::full({7}, -1, torch::kLong);
+  std::vector<int64_t> last_of_rank(7, N - 1);
+  std::vector<bool> found(7, false);
+  for (int64_t n = N - 1; n >= 0; --n) {
+    const int r = feature_rank(raw_feat->data() + n * 140);
+    if (!found[r]) last_of_rank[r] = n;
+    found[r] = true;
+  }
+  for (int k = 0; k < 7 && N > 0; ++k) {
+    const float* row = raw_feat->data() + last_of_rank[k] * 140;
+    const int rank = feature_rank(row);
+    g.fit_rank[k] = rank;
+    for (int d = 0; d < rank; ++d)  // bounded like tiling_cells' dims (NaN -> 1)
+      g.fit_dims[k][d] = std::min(std::max(1.f, row[kShapeDimsCol + d]), 1e15f);
+    // Entries of the own layout past the rank are padding (-1 after re-padding, or 0).
+    auto entry = [&](int i) {
+      const float v = std::clamp(row[kMinorToMajorCol + i], -1.f, 5.f);
+      const int e = static_cast<int>(std::lround(v));
+      return i < rank && e < rank ? e : -1;
+    };
+    const int minor = entry(0), second = rank >= 2 ? entry(1) : -1;
+    g.fit_minor[k] = minor;
+    g.fit_second[k] = second == minor ? -1 : second;
+  }
   return device.is_cpu() ? g : g.to(device);
 }
 
@@ -209,15 +268,46 @@ torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& 
                     -1);  // [S, NC, 12]
 }
 
-torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs) {
+torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs,
+                                     bool packed) {
   const int64_t S = configs.size(0), NC = configs.size(1);
   TG_CHECK(NC == g.config_pos.size(0), "configs [S, NC, 18] do not match the graph's NC");
   // Layout index v + 2 of the slots' first two entries -> cell (a + 1) * 7 + (b + 1).
   auto v = configs.view({S, NC, 3, 6}).slice(3, 0, 2).clamp_min(1) - 1;  // [S, NC, 3, 2]
   auto cell = v.select(3, 0) * 7 + v.select(3, 1);                       // [S, NC, 3]
   auto base = torch::arange(NC * 3, configs.options()).view({1, NC, 3}) * kTilingCells;
-  return g.tiling_table.index_select(0, (cell + base).flatten())
-      .view({S, NC, kLayoutTilingFeatures});
+  auto cells =
+      g.tiling_table.index_select(0, (cell + base).flatten()).view({S, NC, 3, kTilingCellWidth});
+  auto plain = cells.slice(3, 0, 3).reshape({S, NC, kLayoutTilingFeatures});
+  if (!packed) return plain;
+  return torch::cat({plain, cells.select(3, 3)}, -1);  // [S, NC, 12]
+}
+
+torch::Tensor tile_fit_features(const GraphTensors& g, const torch::Tensor& raw_bounds) {
+  TG_CHECK(raw_bounds.dim() == 2 && raw_bounds.size(1) == 6, "tile output bounds must be [S, 6]");
+  // Bounds are integers; rounding undoes float noise before the ceilings.
+  auto b = raw_bounds.round();
+  // [S] number of bounds: the list is zero-padded, so its length is the last non-zero position.
+  auto k = std::get<0>((torch::arange(1, 7, b.options()) * b.ge(1)).max(1)).to(torch::kLong);
+  auto dims = g.fit_dims.index_select(0, k);  // [S, 6], 1 past the rank
+  auto in_rank =
+      torch::arange(6, k.options()).unsqueeze(0).lt(g.fit_rank.index_select(0, k).unsqueeze(1));
+  auto tile = torch::where(b.ge(1).logical_and(in_rank), b, dims);  // [S, 6]
+  auto count = (dims / tile).ceil();                                // tiles along each dim
+  // The tile's extent along dim idx[s] (idx -1: none) and its padding to a multiple of `to`.
+  auto along = [&](const torch::Tensor& idx, double to) {
+    auto has = idx.ge(0);
+    auto size = torch::where(has, tile.gather(1, idx.clamp_min(0).unsqueeze(1)).squeeze(1),
+                             torch::ones_like(k, tile.options()));
+    auto pad = ((size / to).ceil() * to / size).log();
+    return std::make_pair(torch::where(has, pad, torch::zeros_like(pad)),
+                          torch::where(has, size.log1p(), torch::zeros_like(pad)));
+  };
+  auto [minor_pad, minor] = along(g.fit_minor.index_select(0, k), 128);
+  auto [second_pad, second] = along(g.fit_second.index_select(0, k), 8);
+  return torch::stack({count.log().sum(1), (count * tile / dims).log().sum(1),
+                       minor_pad + second_pad, minor, second, tile.log().sum(1)},
+                      1);  // [S, 6]
 }
 
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device) {
@@ -248,9 +338,10 @@ torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t widt
   }
   TG_CHECK(width == kTileConfigDim && tile_norm && !tile_norm->empty(),
            "tile configurations need 24 columns and a fitted normaliser");
-  auto t = torch::from_blob(const_cast<float*>(raw), {K, width}, torch::kFloat32).clone();
+  auto in = torch::from_blob(const_cast<float*>(raw), {K, width}, torch::kFloat32);
+  auto t = in.clone();
   tile_norm->apply(t.data_ptr<float>(), K);
-  return t.to(device);
+  return torch::cat({t, in.slice(1, 8, 14)}, 1).to(device);  // [K, 30]
 }
 
 }  // namespace tgraph

@@ -32,8 +32,15 @@ struct GraphTensors {
   torch::Tensor match_user, match_prod, match_prod_cfg;  // [E1] long
   // layout_tiling_features' values for every configurable node k, slot t (output, first operand,
   // second operand) and the slot's two most-minor entries a, b (layout values -1..5): row
-  // (k * 3 + t) * 49 + (a + 1) * 7 + (b + 1). [NC * 3 * 49, kLayoutTilingFeatures] float
+  // (k * 3 + t) * 49 + (a + 1) * 7 + (b + 1). [NC * 3 * 49, 4] float: padding, minor size,
+  // second size, padding with the element type's tile rows
   torch::Tensor tiling_table;
+  // tile_fit_features' candidates for the tensor a tile kernel's output bounds tile, one per
+  // number of bounds k = 0..6: the last node of rank k (operands come before users, the root
+  // last), or the last node when none has rank k. Its dims, 1 past its rank ([7, 6] float), its
+  // rank ([7] long) and the dims its own minor_to_major puts most-minor and second ([7] long,
+  // -1: none).
+  torch::Tensor fit_dims, fit_rank, fit_minor, fit_second;
 
   GraphTensors to(torch::Device d) const;
 };
@@ -84,15 +91,37 @@ torch::Tensor layout_match_features(const GraphTensors& g, const torch::Tensor& 
 // a prefix of one dimension takes the next one from that layout. A slot without a tensor (no such
 // operand) gives zeros. configs: [S, NC, 18] long layout indices (value + 2). Returns
 // [S, NC, 9] float, columns slot * 3 + (0: padding, 1: minor size, 2: second size).
+// packed (ModelConfig::layout_tiling_packed) appends three columns, [S, NC, 12]: per slot the
+// padding again with the tile's rows for the tensor's element type, 16 for 16-bit types and 32
+// for 8-bit ones (which pack 2 or 4 values per 32-bit word), 8 otherwise.
 constexpr int kLayoutTilingFeatures = 9;
-torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs);
+constexpr int kLayoutTilingPackedFeatures = 12;
+torch::Tensor layout_tiling_features(const GraphTensors& g, const torch::Tensor& configs,
+                                     bool packed = false);
+
+// Per tile configuration, how its output tile sizes fit the tensor they tile (the kernel's
+// output; which node that is, below): the cost of a tiled kernel follows the number of tiles it
+// steps through, the part of the edge tiles that lies past the output, and the 8 x 128 hardware
+// tile each tile is padded to over its two most-minor dimensions. Each is a product of ceilings of
+// a dim over a tile size, which is not linear in either (both are inputs already).
+// ModelConfig::tile_fit feeds these to the configuration branch. A configuration with k output
+// bounds (the files list one per dim of the tiled output, zero-padded to 6, so k is the last
+// non-zero position) tiles the last node of rank k, which is the kernel's root in every benchmark
+// file (GraphTensors::fit_dims); bound d tiles its dim d. raw_bounds: [S, 6] the raw output bounds
+// (config_feat columns 8-13, as config_tensor appends them). Returns [S, 6] float: log(number of
+// tiles), log(padded / real elements of the tiled output), log(8 x 128 padding of one tile),
+// log1p(tile size along the most-minor dim), log1p(along the second-most-minor), log(elements of
+// one tile).
+constexpr int kTileFitFeatures = 6;
+torch::Tensor tile_fit_features(const GraphTensors& g, const torch::Tensor& raw_bounds);
 
 // Layout configuration values (int8 in -1..5, [S, NC, 18]) -> embedding indices (long, +2).
 torch::Tensor config_indices(const int8_t* values, int64_t S, int64_t NC, torch::Device device);
 
 // Raw configuration values [K, width] (Sample::read_configs, or an API caller's candidates) ->
-// the model's input: layout [K, NC, 18] long indices (value + 2); tile [K, 24] float, normalised
-// with tile_norm (required for tile).
+// the model's input: layout [K, NC, 18] long indices (value + 2); tile [K, 30] float: the 24
+// columns normalised with tile_norm (required for tile), then the raw output bounds (columns
+// 8-13) for tile_fit_features. Tile models read the first 24 columns as the configuration.
 torch::Tensor config_tensor(Kind task, const float* raw, int64_t K, int64_t width,
                             const TileConfigNormalizer* tile_norm, torch::Device device);
 

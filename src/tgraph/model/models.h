@@ -47,6 +47,9 @@ struct ModelConfig {
   // padding and the minor dimensions' sizes each configuration gives a node's tensors. Off in the
   // reference and in files written before it existed.
   bool layout_tiling = false;
+  // With layout_tiling: three more numbers, the padding with tiles of 16 or 32 rows for 16-bit
+  // and 8-bit element types (layout_tiling_features' packed columns). Off in files before it.
+  bool layout_tiling_packed = false;
   // Tile late fusion: the readout also takes the kernel's root (its last node: operands come
   // before users and the entry computation's root last), before and after the blocks. A tile's
   // cost depends on the output it tiles, which mean and max over all nodes blur. Off in the
@@ -56,6 +59,10 @@ struct ModelConfig {
   // with a projection of the kernel vector, so a tile size can count differently per kernel
   // without the head's MLP having to build the product. Off in the reference.
   bool config_product = false;
+  // Tile late fusion: the configuration branch also sees tile_fit_features (graph_tensors.h), how
+  // the output tile sizes divide and pad the kernel's output. Off in the reference and in files
+  // written before it existed.
+  bool tile_fit = false;
 
   // The task a model name belongs to (layout for tgraph/baseline, tile for tile/tile-baseline).
   Kind task() const;
@@ -74,7 +81,8 @@ class ModelImpl : public torch::nn::Module {
  public:
   // The configuration-independent part of one graph; valid while the weights do not change.
   virtual torch::Tensor encode_graph(const GraphTensors& g) = 0;
-  // configs: layout [S, NC, 18] long layout indices (value + 2); tile [S, 24] float normalised.
+  // configs: layout [S, NC, 18] long layout indices (value + 2); tile [S, 24] float normalised,
+  // or [S, 30] with the raw output bounds after them (config_tensor; tile_fit needs them).
   // Returns [S] scores.
   virtual torch::Tensor score(const GraphTensors& g, const torch::Tensor& code,
                               const torch::Tensor& configs) = 0;
