@@ -48,6 +48,12 @@ torch::Tensor sparse_matrix(const std::vector<int64_t>& rows, const std::vector<
   return torch::sparse_coo_tensor(torch::stack({r, c}), v.clone(), {n, n}).coalesce();
 }
 
+// Size of dim d of an un-normalised node row, bounded so a damaged file gives finite numbers
+// (NaN and 0 -> 1).
+double bounded_dim(const float* feat, int d) {
+  return std::min(std::max(1.0, static_cast<double>(feat[kShapeDimsCol + d])), 1e15);
+}
+
 constexpr int kTilingCells = 49;     // (a + 1) * 7 + (b + 1) for the two most-minor entries a, b
 constexpr int kTilingCellWidth = 4;  // padding, minor size, second size, packed padding
 
@@ -79,8 +85,7 @@ void tiling_cells(const float* feat, float* out) {
   const int rank = feature_rank(feat);  // the rank re-padding used
   const double rows = tile_rows(feat);
   double dims[6];
-  for (int d = 0; d < 6; ++d)  // bounded, so a damaged file gives finite numbers (NaN -> 1)
-    dims[d] = std::min(std::max(1.0, static_cast<double>(feat[kShapeDimsCol + d])), 1e15);
+  for (int d = 0; d < 6; ++d) dims[d] = bounded_dim(feat, d);
   int own[6];
   for (int d = 0; d < 6; ++d)
     own[d] = static_cast<int>(std::lround(std::clamp(feat[kMinorToMajorCol + d], -1.f, 5.f)));
@@ -206,10 +211,8 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
     }
 
   // Candidates for the tensor a tile configuration tiles: the last node of each rank.
-  g.fit_dims = torch::ones({7, 6});
-  g.fit_rank = torch::zeros({7}, torch::kLong);
-  g.fit_minor = torch::full({7}, -1, torch::kLong);
-  g.fit_second = torch::full({7}, -1, torch::kLong);
+  std::vector<float> fit_dims(7 * 6, 1.f);
+  std::vector<int64_t> fit_rank(7, 0), fit_minor(7, -1), fit_second(7, -1);
   std::vector<int64_t> last_of_rank(7, N - 1);
   std::vector<bool> found(7, false);
   for (int64_t n = N - 1; n >= 0; --n) {
@@ -220,9 +223,8 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
   for (int k = 0; k < 7 && N > 0; ++k) {
     const float* row = raw_feat->data() + last_of_rank[k] * 140;
     const int rank = feature_rank(row);
-    g.fit_rank[k] = rank;
-    for (int d = 0; d < rank; ++d)  // bounded like tiling_cells' dims (NaN -> 1)
-      g.fit_dims[k][d] = std::min(std::max(1.f, row[kShapeDimsCol + d]), 1e15f);
+    fit_rank[k] = rank;
+    for (int d = 0; d < rank; ++d) fit_dims[k * 6 + d] = static_cast<float>(bounded_dim(row, d));
     // Entries of the own layout past the rank are padding (-1 after re-padding, or 0).
     auto entry = [&](int i) {
       const float v = std::clamp(row[kMinorToMajorCol + i], -1.f, 5.f);
@@ -230,9 +232,13 @@ GraphTensors make_graph_tensors(const std::vector<float>& node_feat,
       return i < rank && e < rank ? e : -1;
     };
     const int minor = entry(0), second = rank >= 2 ? entry(1) : -1;
-    g.fit_minor[k] = minor;
-    g.fit_second[k] = second == minor ? -1 : second;
+    fit_minor[k] = minor;
+    fit_second[k] = second == minor ? -1 : second;
   }
+  g.fit_dims = torch::tensor(torch::ArrayRef<float>(fit_dims)).view({7, 6});
+  g.fit_rank = long_tensor(fit_rank);
+  g.fit_minor = long_tensor(fit_minor);
+  g.fit_second = long_tensor(fit_second);
   return device.is_cpu() ? g : g.to(device);
 }
 
